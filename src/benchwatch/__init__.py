@@ -1,0 +1,3 @@
+"""benchwatch: continuous benchmarking around asv."""
+
+__version__ = "0.1.0"

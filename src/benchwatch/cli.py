@@ -1,0 +1,77 @@
+"""The ``benchwatch`` command line: argument parsing and the exit-code contract.
+
+Exit codes (kept stable, CI and the action depend on them):
+  0  ok or pass
+  1  the gate failed
+  2  usage, config or data error (one line on stderr, no traceback unless --debug)
+
+Command modules are imported lazily so ``--help`` and ``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import UserError
+
+DESCRIPTION = """\
+Continuous benchmarking around airspeed velocity (asv).
+
+benchwatch reads asv's own results files and turns them into statistically
+honest regression gates, PR comments, change-point and trend reports, and a
+static history site. asv stays the runner; benchwatch is the analysis.
+"""
+
+EPILOG = """\
+exit codes:
+  0  ok, or the gate passed
+  1  the gate failed (a regression)
+  2  usage, config or data error; the message names the file, line and cause
+
+Commands arrive with the analysis, action and site work (see README.md).
+Run 'benchwatch COMMAND --help' for a command's options.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on usage errors already; keep its message to one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="benchwatch",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"benchwatch {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks for errors"
+    )
+    parser.add_subparsers(dest="command", metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"benchwatch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

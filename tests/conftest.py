@@ -1,0 +1,15 @@
+"""Shared pytest setup.
+
+Hypothesis runs a bounded number of examples here so the suite stays within a
+few minutes on two cores; ``scripts/`` holds the long runs.
+"""
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,  # the first example of a test may include numba compilation
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
