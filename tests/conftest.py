@@ -13,3 +13,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci")
+
+import sys
+from pathlib import Path
+
+# tests/naive.py is imported as a plain module by the test files.
+sys.path.insert(0, str(Path(__file__).parent))
