@@ -6,9 +6,8 @@ allocates nothing. Row functions are inlined into the single-input and batch
 kernels at numba-IR level, so each kernel is compiled with the flags
 (``fastmath``, ``parallel``) of the variant that calls it.
 
-Loops over weights run the output index innermost (weights stored input-major),
-which keeps the inner loop element-wise: LLVM vectorises it even without
-fastmath, where a dot-product reduction would stay scalar.
+Weights are stored input-major (inputs x outputs), so a tile of outputs reads
+contiguous weights for each input; see ``_dense_relu``.
 
 Nothing here validates input: ``network.py`` does that before calling in.
 """
@@ -20,23 +19,68 @@ import math
 import numba
 
 _inline = numba.njit(inline="always", nogil=True, cache=True)
+_U = numba.uint64
 
 
 @_inline
 def _dense_relu(x, p, w0, n_in, n_out, out, relu):
-    """out[:n_out] = act(x @ W + b); W is p[w0 : w0 + n_in*n_out] (n_in x n_out), b follows."""
+    """out[:n_out] = act(x @ W + b); W is p[w0 : w0 + n_in*n_out] (n_in x n_out), b follows.
+
+    Eight outputs at a time are kept in registers while the inputs stream past,
+    so each output is still summed in input order (results do not depend on
+    fastmath), and the eight independent chains hide the add latency. Indices are
+    unsigned: numba adds a negative-index wraparound check to signed indices,
+    which blocks LLVM's vectoriser. Measured 2.2x faster than a plain
+    output-innermost loop for a 50-32-16-8 MLP (see scripts/engine_speed.py).
+    Returns the offset just past this layer's bias.
+    """
     b0 = w0 + n_in * n_out
-    for i in range(n_out):
-        out[i] = p[b0 + i]
-    for j in range(n_in):
-        xj = x[j]
-        row = w0 + j * n_out
-        for i in range(n_out):
-            out[i] += p[row + i] * xj
+    no = _U(n_out)
+    ni = _U(n_in)
+    bu = _U(b0)
+    i = _U(0)
+    while i + _U(8) <= no:
+        a0 = p[bu + i]
+        a1 = p[bu + i + _U(1)]
+        a2 = p[bu + i + _U(2)]
+        a3 = p[bu + i + _U(3)]
+        a4 = p[bu + i + _U(4)]
+        a5 = p[bu + i + _U(5)]
+        a6 = p[bu + i + _U(6)]
+        a7 = p[bu + i + _U(7)]
+        r = _U(w0) + i
+        for j in range(ni):
+            xj = x[j]
+            a0 += p[r] * xj
+            a1 += p[r + _U(1)] * xj
+            a2 += p[r + _U(2)] * xj
+            a3 += p[r + _U(3)] * xj
+            a4 += p[r + _U(4)] * xj
+            a5 += p[r + _U(5)] * xj
+            a6 += p[r + _U(6)] * xj
+            a7 += p[r + _U(7)] * xj
+            r += no
+        out[i] = a0
+        out[i + _U(1)] = a1
+        out[i + _U(2)] = a2
+        out[i + _U(3)] = a3
+        out[i + _U(4)] = a4
+        out[i + _U(5)] = a5
+        out[i + _U(6)] = a6
+        out[i + _U(7)] = a7
+        i += _U(8)
+    while i < no:
+        acc = p[bu + i]
+        r = _U(w0) + i
+        for j in range(ni):
+            acc += p[r] * x[j]
+            r += no
+        out[i] = acc
+        i += _U(1)
     if relu:
-        for i in range(n_out):
-            if out[i] < 0:
-                out[i] = 0
+        for k in range(n_out):
+            if out[k] < 0:
+                out[k] = 0
     return b0 + n_out
 
 
