@@ -99,3 +99,112 @@ def naive_spiking(w, x, steps, dtype=np.float64):
 
 
 # ---------------------------------------------------------------- knowledge graph, text & system
+
+
+def naive_unit_rows(matrix):
+    """Rows divided by their L2 norm, in float64.
+
+    Each row is first divided by its max-abs so that norms of tiny (subnormal)
+    or huge rows neither underflow nor overflow.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    m = m / np.abs(m).max(axis=1, keepdims=True)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def naive_topk(matrix, vec, k):
+    """Exact cosine top-k: (ids, float64 scores), by descending score then ascending id."""
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape[0] == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    q = naive_unit_rows(np.asarray(vec, dtype=np.float64)[None, :])[0]
+    scores = [float(np.dot(row, q)) for row in naive_unit_rows(m)]
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
+    return np.array(order, dtype=np.int64), np.array([scores[i] for i in order])
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def naive_gram_hash(gram):
+    """64-bit FNV-1a over each code point's 4 little-endian bytes, then murmur3 fmix64."""
+    h = 0xCBF29CE484222325
+    for ch in gram:
+        for byte in ord(ch).to_bytes(4, "little"):
+            h ^= byte
+            h = (h * 0x100000001B3) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _MASK64
+    h ^= h >> 33
+    return h
+
+
+def naive_embed(text, dim, ngram):
+    """Signed hashed character n-gram counts, L2-normalised (float64)."""
+    if len(text) == 0:
+        grams = []
+    elif len(text) < ngram:
+        grams = [text]
+    else:
+        grams = [text[i : i + ngram] for i in range(len(text) - ngram + 1)]
+    row = [0.0] * dim
+    for gram in grams:
+        h = naive_gram_hash(gram)
+        row[h % dim] += -1.0 if h >> 63 else 1.0
+    norm = sum(v * v for v in row) ** 0.5
+    if norm > 0:
+        row = [v / norm for v in row]
+    return np.array(row)
+
+
+def naive_chunk_text(text, max_chars, overlap):
+    """``engine.text.chunk_text`` rules, one character at a time: (text, start, end) triples."""
+
+    def is_sentence_end(p):
+        # text[:p] ends with . ! or ? plus optional closers, and whitespace or the end follows.
+        if p < len(text) and not text[p].isspace():
+            return False
+        q = p
+        while q > 0 and text[q - 1] in "\"')]":
+            q -= 1
+        return q > 0 and text[q - 1] in ".!?"
+
+    out = []
+    start = 0
+    while start < len(text) and text[start].isspace():
+        start += 1
+    while start < len(text):
+        limit = start + max_chars
+        if limit >= len(text):
+            end = len(text)
+            while text[end - 1].isspace():
+                end -= 1
+        else:
+            end = None
+            for p in range(limit, start + max_chars // 2, -1):
+                if is_sentence_end(p):
+                    end = p
+                    break
+            if end is None:
+                for p in range(limit, start, -1):
+                    if text[p].isspace():
+                        end = p
+                        while text[end - 1].isspace():
+                            end -= 1
+                        break
+            if end is None:
+                end = limit
+        out.append((text[start:end], start, end))
+        if end >= len(text):
+            break
+        nxt = end
+        while nxt < len(text) and text[nxt].isspace():
+            nxt += 1
+        for p in range(max(end - overlap, start + 1), end):
+            if overlap and not text[p].isspace() and text[p - 1].isspace():
+                nxt = p
+                break
+        start = nxt
+    return out

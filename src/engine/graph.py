@@ -1,0 +1,493 @@
+"""Knowledge graph: entities with embeddings, labels and typed edges, plus exact
+cosine top-k search.
+
+What it is for: storing one embedding per entity in a growable, contiguous
+float32 matrix and answering "which entities are most similar to this vector"
+exactly, with a parallel numba kernel. What it must not do: approximate search,
+persistence, or any knowledge of where embeddings come from (that is
+``engine.text`` and ``engine.system``).
+
+Storage. Rows are stored unit-normalised (the original L2 norm is kept in a
+float64 side array), so a cosine score is a plain dot product. The matrix has a
+capacity; it doubles when full, so ``n`` inserts cost O(log n) reallocations and
+O(n) amortised copying. It is float32 whatever ``EngineConfig.dtype`` says: the
+search is memory-bound and float32 halves the bytes read per query.
+
+Concurrency. One lock guards every mutation (rows, labels, edges). Readers
+never take it for the matrix: the writer publishes ``(matrix, n)`` as one tuple
+after the new rows are written, a query reads that tuple once, and rows below a
+published ``n`` are never written again (growth copies into a *new* array), so a
+query sees a consistent snapshot and never waits for a writer. The lock's cost
+is therefore paid by writers only: an uncontended acquire/release (well under a
+microsecond) per ``add_entity``/``add_edge`` call, plus the row copy, and an
+O(n * dim) copy inside the lock on the rare growth steps. ``neighbors`` takes
+the lock briefly to copy one adjacency list.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Iterable, Sequence
+
+import numba
+import numpy as np
+from numba import prange
+
+from . import _jit
+from .config import EngineConfig, resolve
+
+# libgomp (numba's "omp" threading layer) spin-waits between parallel regions by
+# default. On a shared or oversubscribed machine that spinning steals the very
+# cores the kernel needs: top-10 over 100k x 128 measured 24 ms with spinning vs
+# 4 ms passive on this project's 2-core box. libgomp reads this once, when
+# numba first starts its thread pool, so it only takes effect if no parallel
+# kernel has run yet; an explicit user setting always wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# Rows per parallel block below which splitting the search across threads costs
+# more (thread wake-up, per-block heaps) than it saves.
+MIN_ROWS_PER_BLOCK = 4096
+STORE_DTYPE = np.float32
+# Blocks handed out per worker thread; more blocks balance load when a worker is
+# descheduled, at the price of one k-sized heap each to merge.
+BLOCKS_PER_THREAD = 8
+
+
+# ------------------------------------------------------------------ kernels
+
+
+def _heap_worse(s_a, i_a, s_b, i_b):
+    """True when candidate a ranks below b: lower score, or equal score and higher id."""
+    return s_a < s_b or (s_a == s_b and i_a > i_b)
+
+
+def _heap_sift_down(hs, hi, size, pos):
+    # Min-heap on rank: the root is the worst candidate kept so far.
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            return
+        child = left
+        right = left + 1
+        if right < size and _heap_worse_j(hs[right], hi[right], hs[left], hi[left]):
+            child = right
+        if _heap_worse_j(hs[child], hi[child], hs[pos], hi[pos]):
+            ts = hs[pos]
+            ti = hi[pos]
+            hs[pos] = hs[child]
+            hi[pos] = hi[child]
+            hs[child] = ts
+            hi[child] = ti
+            pos = child
+        else:
+            return
+
+
+def _heap_sift_up(hs, hi, pos):
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if _heap_worse_j(hs[pos], hi[pos], hs[parent], hi[parent]):
+            ts = hs[pos]
+            ti = hi[pos]
+            hs[pos] = hs[parent]
+            hi[pos] = hi[parent]
+            hs[parent] = ts
+            hi[parent] = ti
+            pos = parent
+        else:
+            return
+
+
+def _row_dot(row, q):
+    acc = np.float32(0.0)
+    for j in range(row.shape[0]):
+        acc += row[j] * q[j]
+    return acc
+
+
+# The helpers are compiled once (plain njit, inlined into the kernels); only the
+# top-level kernels get per-configuration variants through ``_jit``.
+_heap_worse_j = numba.njit(inline="always", cache=True, nogil=True)(_heap_worse)
+_heap_sift_down_j = numba.njit(cache=True, nogil=True)(_heap_sift_down)
+_heap_sift_up_j = numba.njit(cache=True, nogil=True)(_heap_sift_up)
+# The dot product always lets LLVM reassociate the sum (whatever
+# ``config.fastmath`` says): without it the loop is not vectorised and the
+# search is 4x slower. The summation tree is fixed by the compiled code, not by
+# the data or the thread, so identical rows get identical scores (ties stay
+# exact) and results are reproducible; scores may differ from a sequential sum
+# in the last float32 bits, as BLAS's do.
+_row_dot_j = numba.njit(fastmath={"reassoc", "contract"}, cache=True, nogil=True)(_row_dot)
+
+
+def _topk_cosine(matrix, n, q, k, n_blocks):
+    """Exact top-k of ``matrix[:n] @ q`` ranked by (score desc, id asc).
+
+    Each block of rows keeps its own bounded heap (no shared state across
+    threads); the blocks' survivors are merged serially at the end.
+    """
+    cap = min(k, (n + n_blocks - 1) // n_blocks)
+    heap_s = np.empty((n_blocks, cap), dtype=np.float32)
+    heap_i = np.empty((n_blocks, cap), dtype=np.int64)
+    sizes = np.zeros(n_blocks, dtype=np.int64)
+    for b in prange(n_blocks):
+        lo = b * n // n_blocks
+        hi = (b + 1) * n // n_blocks
+        hs = heap_s[b]
+        hx = heap_i[b]
+        size = 0
+        for row in range(lo, hi):
+            s = _row_dot_j(matrix[row], q)
+            if size < cap:
+                hs[size] = s
+                hx[size] = row
+                size += 1
+                _heap_sift_up_j(hs, hx, size - 1)
+            elif s > hs[0]:
+                # Rows arrive in ascending id order, so an equal score never
+                # displaces the root: the lower id already kept wins the tie.
+                hs[0] = s
+                hx[0] = row
+                _heap_sift_down_j(hs, hx, size, 0)
+        sizes[b] = size
+
+    total = 0
+    for b in range(n_blocks):
+        total += sizes[b]
+    cand_s = np.empty(total, dtype=np.float32)
+    cand_i = np.empty(total, dtype=np.int64)
+    pos = 0
+    for b in range(n_blocks):
+        for t in range(sizes[b]):
+            cand_s[pos] = heap_s[b, t]
+            cand_i[pos] = heap_i[b, t]
+            pos += 1
+    # Sort by id, then stably by descending score: ties stay in ascending id.
+    by_id = np.argsort(cand_i)
+    cand_s = cand_s[by_id]
+    cand_i = cand_i[by_id]
+    order = np.argsort(-cand_s, kind="mergesort")
+    m = min(k, total)
+    out_i = np.empty(m, dtype=np.int64)
+    out_s = np.empty(m, dtype=np.float32)
+    for t in range(m):
+        out_i[t] = cand_i[order[t]]
+        out_s[t] = cand_s[order[t]]
+    return out_i, out_s
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _as_unit_rows(values: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (unit rows as float32, norms as float64) of a finite 2-D array.
+
+    Norms are computed after scaling by each row's max-abs so that neither huge
+    (1e300) nor tiny (1e-300) rows overflow or underflow on the way.
+    """
+    if not np.all(np.isfinite(values)):
+        bad = int(np.flatnonzero(~np.all(np.isfinite(values), axis=1))[0])
+        raise ValueError(f"{what} row {bad} contains NaN or inf; embeddings must be finite")
+    scale = np.max(np.abs(values), axis=1)
+    if np.any(scale == 0):
+        bad = int(np.flatnonzero(scale == 0)[0])
+        raise ValueError(
+            f"{what} row {bad} is the zero vector, which has no direction; "
+            "cosine similarity needs a non-zero embedding"
+        )
+    scaled = values / scale[:, None]
+    unit_norm = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    unit = scaled / unit_norm[:, None]
+    with np.errstate(over="ignore"):
+        norms = scale * unit_norm
+    return unit.astype(STORE_DTYPE), norms
+
+
+def _as_float_array(value: object, what: str) -> np.ndarray:
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{what} must be an array of numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{what} must be an array of numbers: {exc}") from None
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def _check_label(label: object, where: str = "label") -> str:
+    if not isinstance(label, str):
+        raise TypeError(f"{where} must be a str, got {type(label).__name__}")
+    return label
+
+
+# ------------------------------------------------------------------ public class
+
+
+class KnowledgeGraph:
+    """Entities (unit-normalised embedding + label) connected by typed edges.
+
+    Ids are dense: 0, 1, 2, ... in insertion order, and never reused.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        initial_capacity: int = 1024,
+        config: EngineConfig | None = None,
+    ) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        if isinstance(initial_capacity, bool) or not isinstance(initial_capacity, (int, np.integer)):
+            raise TypeError(
+                f"initial_capacity must be an int, got {type(initial_capacity).__name__}"
+            )
+        if initial_capacity < 1:
+            raise ValueError(f"initial_capacity must be >= 1, got {initial_capacity}")
+        self._config = resolve(config)
+        self._dim = int(dim)
+        self._lock = threading.Lock()
+        matrix = np.zeros((int(initial_capacity), self._dim), dtype=STORE_DTYPE)
+        self._norms = np.zeros(int(initial_capacity), dtype=np.float64)
+        # Published snapshot read by queries without the lock; see module docstring.
+        self._snapshot: tuple[np.ndarray, int] = (matrix, 0)
+        self._labels: list[str] = []
+        self._out: list[list[tuple[int, str]]] = []
+        self._edges: set[tuple[int, int, str]] = set()
+        self._reallocations = 0
+        self._topk = _jit.for_config(_topk_cosine, self._config)
+        # Small graphs are searched serially: one block is not worth waking the pool.
+        self._topk_serial = _jit.for_config(_topk_cosine, self._config, parallel=False)
+
+    # ----------------------------------------------------------- properties
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def config(self) -> EngineConfig:
+        return self._config
+
+    @property
+    def capacity(self) -> int:
+        """Rows allocated in the embedding matrix (>= ``len(self)``)."""
+        return self._snapshot[0].shape[0]
+
+    @property
+    def reallocations(self) -> int:
+        """How many times the embedding matrix has grown (O(log n) for n inserts)."""
+        return self._reallocations
+
+    @property
+    def n_edges(self) -> int:
+        return len(self._edges)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the numeric stores (matrix and norms, at capacity).
+
+        Labels and edges are Python objects and are not counted.
+        """
+        matrix, _ = self._snapshot
+        return int(matrix.nbytes + self._norms.nbytes)
+
+    def __len__(self) -> int:
+        return self._snapshot[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"KnowledgeGraph(dim={self._dim}, entities={len(self)}, "
+            f"edges={self.n_edges}, capacity={self.capacity})"
+        )
+
+    # ----------------------------------------------------------- mutation
+
+    def _reserve_locked(self, needed: int) -> np.ndarray:
+        """Return a matrix with room for ``needed`` rows, doubling if needed.
+
+        Called with the lock held. The old array is left untouched, so queries
+        still holding it keep a valid snapshot.
+        """
+        matrix, n = self._snapshot
+        cap = matrix.shape[0]
+        if needed <= cap:
+            return matrix
+        new_cap = cap
+        while new_cap < needed:
+            new_cap *= 2
+        grown = np.empty((new_cap, self._dim), dtype=STORE_DTYPE)
+        grown[:n] = matrix[:n]
+        norms = np.zeros(new_cap, dtype=np.float64)
+        norms[:n] = self._norms[:n]
+        self._norms = norms
+        self._reallocations += 1
+        return grown
+
+    def add_entity(self, embedding: Sequence[float] | np.ndarray, label: str) -> int:
+        """Add one entity and return its id.
+
+        ``embedding`` must be a finite, non-zero vector of length ``dim`` (any real
+        dtype; it is normalised in float64 and stored as float32).
+        """
+        _check_label(label)
+        vec = _as_float_array(embedding, "embedding")
+        if vec.ndim != 1 or vec.shape[0] != self._dim:
+            raise ValueError(
+                f"embedding must be a 1-D vector of length {self._dim}, got shape {vec.shape}"
+            )
+        unit, norm = _as_unit_rows(vec[None, :], "embedding")
+        with self._lock:
+            n = self._snapshot[1]
+            matrix = self._reserve_locked(n + 1)
+            matrix[n] = unit[0]
+            self._norms[n] = norm[0]
+            self._labels.append(label)
+            self._out.append([])
+            self._snapshot = (matrix, n + 1)
+        return n
+
+    def add_entities(self, embeddings: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+        """Add ``m`` entities at once; return their ids (contiguous, int64).
+
+        All rows are validated before anything is stored: on error the graph is
+        unchanged.
+        """
+        mat = _as_float_array(embeddings, "embeddings")
+        if mat.ndim != 2 or mat.shape[1] != self._dim:
+            raise ValueError(
+                f"embeddings must be a 2-D array of shape (m, {self._dim}), got shape {mat.shape}"
+            )
+        if isinstance(labels, str):
+            raise TypeError("labels must be a sequence of str, not a single str")
+        labels = list(labels)
+        if len(labels) != mat.shape[0]:
+            raise ValueError(
+                f"got {mat.shape[0]} embeddings but {len(labels)} labels; pass one label per row"
+            )
+        for i, lab in enumerate(labels):
+            _check_label(lab, f"labels[{i}]")
+        m = mat.shape[0]
+        if m == 0:
+            return np.empty(0, dtype=np.int64)
+        unit, norms = _as_unit_rows(mat, "embeddings")
+        with self._lock:
+            n = self._snapshot[1]
+            matrix = self._reserve_locked(n + m)
+            matrix[n : n + m] = unit
+            self._norms[n : n + m] = norms
+            self._labels.extend(labels)
+            self._out.extend([] for _ in range(m))
+            self._snapshot = (matrix, n + m)
+        return np.arange(n, n + m, dtype=np.int64)
+
+    def _check_id(self, entity_id: object, what: str = "entity id") -> int:
+        if isinstance(entity_id, bool) or not isinstance(entity_id, (int, np.integer)):
+            raise TypeError(f"{what} must be an int, got {type(entity_id).__name__}")
+        n = self._snapshot[1]
+        i = int(entity_id)
+        if not 0 <= i < n:
+            raise KeyError(
+                f"unknown {what} {i}: the graph has {n} entities"
+                + (f" (ids 0..{n - 1})" if n else "")
+            )
+        return i
+
+    def add_edge(self, src: int, dst: int, kind: str) -> bool:
+        """Add a directed edge ``src -> dst`` of type ``kind``.
+
+        Adding the same (src, dst, kind) again is a no-op; the return value says
+        whether the edge was new. Self-loops are allowed.
+        """
+        s = self._check_id(src, "source id")
+        d = self._check_id(dst, "destination id")
+        if not isinstance(kind, str):
+            raise TypeError(f"edge kind must be a str, got {type(kind).__name__}")
+        if not kind:
+            raise ValueError("edge kind must be a non-empty str such as 'next' or 'column'")
+        key = (s, d, kind)
+        with self._lock:
+            if key in self._edges:
+                return False
+            self._edges.add(key)
+            self._out[s].append((d, kind))
+        return True
+
+    # ----------------------------------------------------------- reads
+
+    def neighbors(self, entity_id: int, kind: str | None = None) -> list[int]:
+        """Destinations of ``entity_id``'s outgoing edges, in edge insertion order.
+
+        With ``kind``, only edges of that type. With ``kind=None``, every type,
+        each destination listed once (at the position of its first edge).
+        """
+        i = self._check_id(entity_id)
+        with self._lock:
+            edges = list(self._out[i])
+        if kind is not None:
+            return [d for d, k in edges if k == kind]
+        seen: set[int] = set()
+        out = []
+        for d, _ in edges:
+            if d not in seen:
+                seen.add(d)
+                out.append(d)
+        return out
+
+    def label(self, entity_id: int) -> str:
+        return self._labels[self._check_id(entity_id)]
+
+    def labels(self, ids: Iterable[int]) -> list[str]:
+        return [self.label(i) for i in ids]
+
+    def embedding(self, entity_id: int) -> np.ndarray:
+        """The stored unit-norm float32 embedding (a copy)."""
+        i = self._check_id(entity_id)
+        return self._snapshot[0][i].copy()
+
+    def norm(self, entity_id: int) -> float:
+        """L2 norm of the embedding as it was passed in (float64)."""
+        i = self._check_id(entity_id)
+        return float(self._norms[i])
+
+    def query_similar(self, vec: Sequence[float] | np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact cosine top-k: ``(ids int64, scores float32)``.
+
+        Sorted by descending score, ties by ascending id. ``k > len(self)``
+        returns every entity; an empty graph returns two empty arrays.
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"k must be an int, got {type(k).__name__}")
+        if k <= 0:
+            raise ValueError(f"k must be >= 1, got {k}")
+        q = _as_float_array(vec, "query vector")
+        if q.ndim != 1 or q.shape[0] != self._dim:
+            raise ValueError(
+                f"query vector must be 1-D of length {self._dim}, got shape {q.shape}"
+            )
+        unit, _ = _as_unit_rows(q[None, :], "query vector")
+        matrix, n = self._snapshot
+        if n == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=STORE_DTYPE)
+        k_eff = min(int(k), n)
+        n_blocks = 1
+        if self._config.parallel and n >= 2 * MIN_ROWS_PER_BLOCK:
+            _jit.apply_threads(self._config)
+            n_blocks = min(BLOCKS_PER_THREAD * numba.get_num_threads(), n // MIN_ROWS_PER_BLOCK)
+        if n_blocks == 1:
+            ids, scores = self._topk_serial(matrix, n, unit[0], k_eff, 1)
+        else:
+            # Hand out blocks one at a time: on a shared machine one worker may
+            # be descheduled, and a static split would make the query wait for it.
+            previous = numba.set_parallel_chunksize(1)
+            try:
+                ids, scores = self._topk(matrix, n, unit[0], k_eff, n_blocks)
+            finally:
+                numba.set_parallel_chunksize(previous)
+        assert ids.shape[0] == k_eff
+        return ids, scores
