@@ -161,6 +161,7 @@ def naive_embed(text, dim, ngram):
 
 def naive_chunk_text(text, max_chars, overlap):
     """``engine.text.chunk_text`` rules, one character at a time: (text, start, end) triples."""
+    last = len(text.rstrip())
 
     def is_sentence_end(p):
         # text[:p] ends with . ! or ? plus optional closers, and whitespace or the end follows.
@@ -171,37 +172,38 @@ def naive_chunk_text(text, max_chars, overlap):
             q -= 1
         return q > 0 and text[q - 1] in ".!?"
 
-    out = []
-    start = 0
-    while start < len(text) and text[start].isspace():
-        start += 1
-    while start < len(text):
+    def skip_space(p):
+        while p < len(text) and text[p].isspace():
+            p += 1
+        return p
+
+    def cut(start):
         limit = start + max_chars
-        if limit >= len(text):
-            end = len(text)
-            while text[end - 1].isspace():
-                end -= 1
-        else:
-            end = None
-            for p in range(limit, start + max_chars // 2, -1):
-                if is_sentence_end(p):
-                    end = p
-                    break
-            if end is None:
-                for p in range(limit, start, -1):
-                    if text[p].isspace():
-                        end = p
-                        while text[end - 1].isspace():
-                            end -= 1
-                        break
-            if end is None:
-                end = limit
+        if limit >= last:
+            return last
+        for p in range(limit, start + max_chars // 2, -1):
+            if is_sentence_end(p):
+                return p
+        for p in range(limit, start, -1):
+            if text[p].isspace():
+                while text[p - 1].isspace():
+                    p -= 1
+                return p
+        return limit
+
+    out = []
+    start = skip_space(0)
+    prev_end = 0
+    while start < last:
+        end = cut(start)
+        if end <= prev_end:
+            start = skip_space(prev_end)
+            end = cut(start)
         out.append((text[start:end], start, end))
-        if end >= len(text):
+        if end >= last:
             break
-        nxt = end
-        while nxt < len(text) and text[nxt].isspace():
-            nxt += 1
+        prev_end = end
+        nxt = skip_space(end)
         for p in range(max(end - overlap, start + 1), end):
             if overlap and not text[p].isspace() and text[p - 1].isspace():
                 nxt = p
