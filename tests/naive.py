@@ -10,6 +10,106 @@ import numpy as np
 
 # ---------------------------------------------------------------- kernels & allocation
 
+
+def naive_dot(a, b):
+    """Dot product in float64, correctly rounded via ``math.fsum``.
+
+    Products of float32 or float64 inputs are formed in float64 (exact for
+    float32). When the sum is not finite (inf, NaN, or an overflowing
+    intermediate) it falls back to a plain left-to-right float64 sum, which
+    gives IEEE's answer (inf, -inf or NaN).
+    """
+    import math
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape and a.ndim == 1
+    products = [float(x) * float(y) for x, y in zip(a, b)]
+    try:
+        return math.fsum(products)
+    except (ValueError, OverflowError):
+        total = 0.0
+        for p in products:
+            total += p
+        return total
+
+
+def naive_unit(x):
+    """x / ||x|| in float64; ValueError for a zero or non-finite vector.
+
+    ``math.hypot`` is overflow- and underflow-safe, so huge or tiny but finite
+    vectors normalise correctly.
+    """
+    import math
+
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("non-finite vector")
+    norm = math.hypot(*x)
+    if norm == 0.0:
+        raise ValueError("zero vector")
+    return x / norm
+
+
+class NaiveAllocator:
+    """Cortical-column allocation the textbook way: prototype rows, float64, loops.
+
+    The rule (engine.allocation): normalise x; score s_j = P_j . x_hat for the
+    u used columns; if u == 0, or max s < vigilance while u < n_columns, the
+    input becomes column u (score 1.0, novel); otherwise the first column with
+    the highest score wins and moves to normalise((1 - eta) P_w + eta x_hat),
+    unless that blend is exactly zero, in which case it stays.
+    """
+
+    def __init__(self, n_columns, dim, vigilance=0.75, learning_rate=0.1):
+        self.n_columns = n_columns
+        self.dim = dim
+        self.vigilance = vigilance
+        self.learning_rate = learning_rate
+        self.P = np.zeros((n_columns, dim))
+        self.u = 0
+
+    def column_scores(self, x_hat):
+        """Cosine of the (already unit) x_hat with every used column."""
+        return np.array([naive_dot(self.P[j], x_hat) for j in range(self.u)])
+
+    def scores(self, x):
+        return self.column_scores(naive_unit(x))
+
+    def allocate(self, x):
+        """Return (column, score, novel) and update the state."""
+        import math
+
+        x_hat = naive_unit(x)
+        if self.u == 0:
+            return self._open(x_hat)
+        s = self.column_scores(x_hat)
+        w = 0
+        for j in range(1, self.u):
+            if s[j] > s[w]:
+                w = j
+        if s[w] < self.vigilance and self.u < self.n_columns:
+            return self._open(x_hat)
+        eta = self.learning_rate
+        blend = (1.0 - eta) * self.P[w] + eta * x_hat
+        norm = math.hypot(*blend)
+        if norm > 0.0:
+            self.P[w] = blend / norm
+        return w, float(s[w]), False
+
+    def _open(self, x_hat):
+        self.P[self.u] = x_hat
+        self.u += 1
+        return self.u - 1, 1.0, True
+
+    def allocate_batch(self, X):
+        return np.array([self.allocate(row)[0] for row in X], dtype=np.int64)
+
+    @property
+    def prototypes(self):
+        return self.P[: self.u].copy()
+
+
 # ---------------------------------------------------------------- neural networks
 
 
