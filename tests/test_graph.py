@@ -119,6 +119,85 @@ def test_large_k_and_k_beyond_n_on_parallel_path(k):
     np.testing.assert_allclose(scores, ref_scores, atol=1e-6)
 
 
+def brute_force_topk(g, q, k):
+    """Score every stored row with the kernel's own float32 dot product, then
+    sort by (-score, id): what the pruned search must reproduce bit for bit."""
+    q32 = graph_mod._as_unit_rows(np.asarray(q, dtype=np.float64)[None, :], "q")[0][0]
+    scores = np.array([graph_mod._row_dot_j(g.embedding(i), q32) for i in range(len(g))])
+    order = sorted(range(len(g)), key=lambda i: (-scores[i], i))[:k]
+    return np.array(order, dtype=np.int64), scores[order].astype(np.float32)
+
+
+def test_int8_quantisation_bound_holds():
+    rng = np.random.default_rng(8)
+    rows = rng.standard_normal((500, 37)) * rng.choice([1e-30, 1.0, 1e30], size=(500, 1))
+    rows[:50, 1:] *= 1e-6  # one dominant component: the coarsest codes
+    unit, _ = graph_mod._as_unit_rows(rows, "embeddings")
+    codes, scale = graph_mod._quantise(unit)
+    assert codes.dtype == np.int8 and scale.dtype == np.float32
+    assert np.abs(codes).max() <= graph_mod.CODE_MAX
+    err = np.abs(unit.astype(np.float64) - scale.astype(np.float64)[:, None] * codes)
+    assert np.all(err <= scale.astype(np.float64)[:, None] / 2)
+
+
+@pytest.mark.parametrize("config", [SERIAL, PARALLEL], ids=["serial", "parallel"])
+def test_exact_arithmetic_ties_match_naive_exactly(config):
+    # Unit vectors with 1, 4 or 16 components of +-1, +-1/2, +-1/4: every dot
+    # product is exact in float32 and float64 alike, so scores tie exactly
+    # across different directions too, right at the pruning threshold.
+    rng = np.random.default_rng(9)
+    dim, n = 16, 2 * graph_mod.MIN_ROWS_PER_BLOCK + 100
+    rows = np.zeros((n, dim))
+    for i in range(n):
+        m = rng.choice([1, 4, 16])
+        where = rng.choice(dim, size=m, replace=False)
+        rows[i, where] = rng.choice([-1.0, 1.0], size=m) / np.sqrt(m)
+    g = build(rows, config=config)
+    signs = np.where(np.arange(dim) % 3 == 0, -1.0, 1.0)
+    for q in (rows[5], rows[7], np.ones(dim), signs, np.r_[np.ones(4), np.zeros(dim - 4)]):
+        for k in (1, 10, 333):
+            ids, scores = g.query_similar(q, k)
+            ref_ids, ref_scores = naive_topk(rows, q, k)
+            np.testing.assert_array_equal(ids, ref_ids)
+            np.testing.assert_allclose(scores, ref_scores, rtol=1e-6)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([1, 3, 8, 29]),
+    st.sampled_from([0.0, 1e-7, 1e-4, 1e-2]),
+    st.integers(1, 12),
+)
+def test_pruned_search_equals_scoring_every_row(seed, dim, jitter, k):
+    # Near-duplicates of a few directions put many scores within float32
+    # rounding of the pruning threshold.
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((4, dim))
+    rows = base[rng.integers(0, 4, size=300)] + jitter * rng.standard_normal((300, dim))
+    rows[np.all(rows == 0, axis=1), 0] = 1.0
+    g = build(rows, config=SERIAL)
+    q = base[0] + jitter * rng.standard_normal(dim)
+    if not q.any():
+        q[0] = 1.0
+    ids, scores = g.query_similar(q, k)
+    ref_ids, ref_scores = brute_force_topk(g, q, k)
+    np.testing.assert_array_equal(ids, ref_ids)
+    np.testing.assert_array_equal(scores, ref_scores)
+
+
+def test_pruned_parallel_search_equals_scoring_every_row():
+    rng = np.random.default_rng(10)
+    n, dim = 3 * graph_mod.MIN_ROWS_PER_BLOCK, 32
+    base = rng.standard_normal((50, dim))
+    rows = base[rng.integers(0, 50, size=n)] + 1e-3 * rng.standard_normal((n, dim))
+    g = build(rows, config=PARALLEL)
+    for k in (1, 10, 100):
+        ids, scores = g.query_similar(base[3], k)
+        ref_ids, ref_scores = brute_force_topk(g, base[3], k)
+        np.testing.assert_array_equal(ids, ref_ids)
+        np.testing.assert_array_equal(scores, ref_scores)
+
+
 # ------------------------------------------------------------------ edge sizes
 
 
@@ -261,7 +340,7 @@ def test_growth_keeps_embeddings_and_is_geometric():
     stored = np.array([g.embedding(i) for i in range(n)])
     np.testing.assert_allclose(stored, naive_unit_rows(matrix), rtol=1e-6, atol=1e-7)
     assert [g.label(i) for i in (0, 511, 999)] == ["0", "511", "999"]
-    assert g.nbytes == 1024 * 5 * 4 + 1024 * 8
+    assert g.nbytes == 1024 * (5 * 4 + 5 + 4 + 8)  # rows, codes, scale, norm
     assert_topk_like_naive(g, matrix, matrix[10], 5)
 
 
