@@ -401,13 +401,20 @@ class KnowledgeGraph:
     # ----------------------------------------------------------- mutation
 
     def _append_locked(
-        self, unit: np.ndarray, codes: np.ndarray, scale: np.ndarray, norms: np.ndarray
+        self,
+        unit: np.ndarray,
+        codes: np.ndarray,
+        scale: np.ndarray,
+        norms: np.ndarray,
+        labels: list[str],
     ) -> int:
-        """Store unit rows after the last entity and publish them; return the
-        first new id. Called with the lock held.
+        """Store validated entities after the last one and publish them; return
+        the first new id. Called with the lock held.
 
-        Growth doubles the capacity into *new* arrays, so queries still holding
-        the old snapshot keep reading valid rows.
+        Growth (the only step that can fail, on memory) comes first and doubles
+        the capacity into *new* arrays, so queries still holding the old
+        snapshot keep reading valid rows. Labels and adjacency lists are added
+        before the new ``n`` is published, so a reader that sees an id finds them.
         """
         store = self._snapshot
         needed = store.n + unit.shape[0]
@@ -417,7 +424,10 @@ class KnowledgeGraph:
                 capacity *= 2
             store = store.grown(capacity)
             self._reallocations += 1
-        self._snapshot = store.write(unit, codes, scale, norms)
+        published = store.write(unit, codes, scale, norms)
+        self._labels.extend(labels)
+        self._out.extend([] for _ in labels)
+        self._snapshot = published
         return store.n
 
     def add_entity(self, embedding: Sequence[float] | np.ndarray, label: str) -> int:
@@ -435,10 +445,7 @@ class KnowledgeGraph:
         unit, norm = _as_unit_rows(vec[None, :], "embedding")
         codes, scale = _quantise(unit)
         with self._lock:
-            # Labels and adjacency first: a reader that sees the new ``n`` finds them.
-            self._labels.append(label)
-            self._out.append([])
-            return self._append_locked(unit, codes, scale, norm)
+            return self._append_locked(unit, codes, scale, norm, [label])
 
     def add_entities(self, embeddings: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         """Add ``m`` entities at once; return their ids (contiguous, int64).
@@ -466,9 +473,7 @@ class KnowledgeGraph:
         unit, norms = _as_unit_rows(mat, "embeddings")
         codes, scale = _quantise(unit)
         with self._lock:
-            self._labels.extend(labels)
-            self._out.extend([] for _ in range(m))
-            first = self._append_locked(unit, codes, scale, norms)
+            first = self._append_locked(unit, codes, scale, norms, labels)
         return np.arange(first, first + m, dtype=np.int64)
 
     def _check_id(self, entity_id: object, what: str = "entity id") -> int:

@@ -65,7 +65,15 @@ class QueryResult:
 
 
 class NeuromorphicSystem:
-    """Documents in, a searchable knowledge graph out."""
+    """Documents in, a searchable knowledge graph out.
+
+    ``dim`` is the embedding length shared by the text embedding, the allocator
+    and the graph; ``n_columns``, ``vigilance`` and ``learning_rate`` go to the
+    ``AllocationEngine``; ``ngram``, ``max_chars`` and ``overlap`` to
+    ``engine.text``; ``initial_capacity`` to the ``KnowledgeGraph``. The
+    components are public attributes (``allocator``, ``graph``) for inspection;
+    mutate them only through the system, or the column chains go stale.
+    """
 
     def __init__(
         self,
