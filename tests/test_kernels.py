@@ -158,6 +158,7 @@ def test_layouts_and_byte_orders_are_converted(dot):
         (["x", "y"], ["z", "w"], TypeError, r"became a <U1 array"),
         ([[1.0], [2.0, 3.0]], [1.0, 2.0], TypeError, r"could not turn a into an array"),
         (None, np.ones(1), TypeError, r"a became a object array"),
+        (np.ma.array([1.0, 2.0], mask=[0, 1]), np.ones(2), TypeError, r"masked array.*filled"),
     ],
 )
 def test_bad_input_gives_a_clear_error(dot, a, b, exc, message):
@@ -167,9 +168,21 @@ def test_bad_input_gives_a_clear_error(dot, a, b, exc, message):
     assert "numba" not in type(info.value).__module__
 
 
-def test_raw_dispatchers_are_exposed_and_simd_is_vectorised():
+@pytest.mark.parametrize("dot", DOTS)
+def test_array_subclasses_and_array_likes(dot, tmp_path):
+    m = np.memmap(tmp_path / "v.bin", dtype=np.float64, mode="w+", shape=(4,))
+    m[:] = [1.0, 2.0, 3.0, 4.0]
+    assert dot(m, m) == 30.0
+    assert dot(np.arange(4.0), (1.0, 1.0, 1.0, 1.0)) == 6.0  # tuple of floats
+
+
+def test_raw_dispatchers_are_exposed_with_fixed_signatures():
     a = np.ones(64, dtype=np.float32)
     assert kernels._dot_scalar_f(a, a) == 64.0
     assert kernels._dot_simd_f(a, a) == 64.0
     assert kernels._dot_simd_f.targetoptions["fastmath"]
     assert not kernels._dot_scalar_f.targetoptions["fastmath"]
+    # Closed to new signatures: other types fail fast instead of compiling.
+    assert len(kernels._dot_simd_f.signatures) == 2
+    with pytest.raises(TypeError):
+        kernels._dot_simd_f(np.arange(3), np.arange(3))

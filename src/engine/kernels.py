@@ -15,13 +15,15 @@ compiled loop on this project's 2-core AMD EPYC box (float32, n=1024):
 plain+fastmath 0.059 us, 8 accumulators 0.20 us, strict scalar 0.98 us; at
 float32 n=1e6 the plain loop is on par with ``np.dot`` (146 us vs 144 us).
 
-What it must not do: be clever with the public wrappers' fast path. They are
-timed from Python at n=1024, so the common case (two contiguous, native,
-same-dtype float32/float64 1-D arrays) costs a few attribute checks before the
-compiled call; every other input goes through ``_as_vectors`` which converts or
-raises a ``TypeError``/``ValueError`` saying what to do. No numba typing error
-can reach a caller, because only arrays of the two supported dtypes are ever
-passed to the kernels.
+Call overhead. The wrappers are timed from Python at n=1024, where the kernel
+itself takes 0.1-1 us, so their fast path is two type checks, one shape
+comparison and the compiled call. Each dispatcher is compiled for exactly two
+signatures (a contiguous float32 pair, a contiguous float64 pair) and then
+closed to new compilations, so other argument types make numba raise before
+running anything; the wrapper catches that and falls back to ``_as_vectors``,
+which converts (strided, byte-swapped, read-only, list inputs) or raises a
+``TypeError``/``ValueError`` saying what to do. So no numba error reaches a
+caller, and lengths are always checked before a kernel runs.
 
 The raw dispatchers ``_dot_scalar_f`` and ``_dot_simd_f`` are exposed (privately)
 so a speed script can call them from inside its own compiled timing loop.
@@ -32,10 +34,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import types
+from numba.core.errors import NumbaError
 
 from . import _jit
 
-_F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
 
@@ -49,14 +52,34 @@ def _dot(a, b):
     return acc
 
 
+_SIGNATURES = (
+    (types.float64[::1], types.float64[::1]),
+    (types.float32[::1], types.float32[::1]),
+)
+
+
+def _closed(dispatcher: Any) -> Any:
+    """Compile (or load from numba's disk cache) the supported signatures, then
+    refuse any other: a call with other types raises ``TypeError`` at once."""
+    for sig in _SIGNATURES:
+        dispatcher.compile(sig)
+    dispatcher.disable_compile()
+    return dispatcher
+
+
 # One source loop, two flag variants: the only difference between the baseline
 # and the SIMD kernel is whether LLVM may reassociate the sum.
-_dot_scalar_f = _jit.specialise(_dot, fastmath=False, parallel=False)
-_dot_simd_f = _jit.specialise(_dot, fastmath=True, parallel=False)
+_dot_scalar_f = _closed(_jit.specialise(_dot, fastmath=False, parallel=False))
+_dot_simd_f = _closed(_jit.specialise(_dot, fastmath=True, parallel=False))
 
 
 def _as_vector(x: Any, name: str, func: str) -> np.ndarray:
     """Convert one argument of ``func`` to a native float 1-D array or raise."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{func}: {name} is a masked array; the kernels cannot skip masked "
+            f"elements, pass {name}.filled(0.0) to drop them"
+        )
     if not isinstance(x, np.ndarray):
         try:
             arr = np.asarray(x)
@@ -72,7 +95,7 @@ def _as_vector(x: Any, name: str, func: str) -> np.ndarray:
                 f"np.asarray({name}, dtype=np.float64)"
             )
     else:
-        arr = x
+        arr = np.asarray(x)  # subclasses such as np.memmap become plain arrays
     dt = arr.dtype
     if dt.kind != "f" or dt.itemsize not in (4, 8):
         raise TypeError(
@@ -86,8 +109,11 @@ def _as_vector(x: Any, name: str, func: str) -> np.ndarray:
         )
     if not dt.isnative:
         arr = arr.astype(dt.newbyteorder("="))
-    # A strided view would make numba compile and run a slower 'A'-layout loop.
-    return np.ascontiguousarray(arr)
+    if not (arr.flags.c_contiguous and arr.flags.writeable and arr.flags.aligned):
+        # The kernels are compiled for contiguous, writeable, aligned arrays only
+        # (numba types read-only and unaligned arrays separately).
+        arr = np.array(arr, order="C")
+    return arr
 
 
 def _as_vectors(a: Any, b: Any, func: str) -> tuple[np.ndarray, np.ndarray]:
@@ -114,16 +140,11 @@ def dot_scalar(a: np.ndarray, b: np.ndarray) -> float:
     float64 arrays of equal length and dtype (lists are accepted when they
     convert to float64). Empty inputs give ``0.0``.
     """
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 1 and b.ndim == 1:
-        dt = a.dtype
-        if (
-            dt is b.dtype
-            and (dt is _F64 or dt is _F32)
-            and a.shape[0] == b.shape[0]
-            and a.flags.c_contiguous
-            and b.flags.c_contiguous
-        ):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape:
+        try:
             return _dot_scalar_f(a, b)
+        except (TypeError, NumbaError):  # not one of the compiled signatures
+            pass
     a, b = _as_vectors(a, b, "dot_scalar")
     return _dot_scalar_f(a, b)
 
@@ -137,15 +158,10 @@ def dot_simd(a: np.ndarray, b: np.ndarray) -> float:
     ordinary arithmetic on x86-64, though fastmath formally allows the compiler
     to assume they are absent.
     """
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 1 and b.ndim == 1:
-        dt = a.dtype
-        if (
-            dt is b.dtype
-            and (dt is _F64 or dt is _F32)
-            and a.shape[0] == b.shape[0]
-            and a.flags.c_contiguous
-            and b.flags.c_contiguous
-        ):
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape:
+        try:
             return _dot_simd_f(a, b)
+        except (TypeError, NumbaError):  # not one of the compiled signatures
+            pass
     a, b = _as_vectors(a, b, "dot_simd")
     return _dot_simd_f(a, b)
