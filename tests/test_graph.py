@@ -122,7 +122,7 @@ def test_large_k_and_k_beyond_n_on_parallel_path(k):
 def brute_force_topk(g, q, k):
     """Score every stored row with the kernel's own float32 dot product, then
     sort by (-score, id): what the pruned search must reproduce bit for bit."""
-    q32 = graph_mod._as_unit_rows(np.asarray(q, dtype=np.float64)[None, :], "q")[0][0]
+    q32 = graph_mod._prepare(np.asarray(q, dtype=np.float64)[None, :], "q").unit[0]
     scores = np.array([graph_mod._row_dot_j(g.embedding(i), q32) for i in range(len(g))])
     order = sorted(range(len(g)), key=lambda i: (-scores[i], i))[:k]
     return np.array(order, dtype=np.int64), scores[order].astype(np.float32)
@@ -132,8 +132,7 @@ def test_int8_quantisation_bound_holds():
     rng = np.random.default_rng(8)
     rows = rng.standard_normal((500, 37)) * rng.choice([1e-30, 1.0, 1e30], size=(500, 1))
     rows[:50, 1:] *= 1e-6  # one dominant component: the coarsest codes
-    unit, _ = graph_mod._as_unit_rows(rows, "embeddings")
-    codes, scale = graph_mod._quantise(unit)
+    unit, codes, scale, _ = graph_mod._prepare(rows, "embeddings")
     assert codes.dtype == np.int8 and scale.dtype == np.float32
     assert np.abs(codes).max() <= graph_mod.CODE_MAX
     err = np.abs(unit.astype(np.float64) - scale.astype(np.float64)[:, None] * codes)

@@ -125,6 +125,13 @@ def test_chunking_matches_naive_and_keeps_invariants(text, max_chars, overlap):
     assert chunk_text(text, max_chars=max_chars, overlap=overlap) == chunks  # deterministic
 
 
+def test_whitespace_table_covers_every_space_character():
+    # The chunker's lookup table stops at U+3000; no whitespace lies above it.
+    assert max(c for c in range(0x110000) if chr(c).isspace()) == text_mod._MAX_SPACE
+    sample = "a\u3000b\u2028c\x1cd\u00a0e\U0001F600 \ud800\tf"
+    assert text_mod._space_positions(sample) == [i for i, ch in enumerate(sample) if ch.isspace()]
+
+
 def test_chunk_is_frozen():
     c = chunk_text("abc")[0]
     with pytest.raises(AttributeError):

@@ -213,47 +213,86 @@ def _topk_cosine(matrix, codes, code_scale, n, q, half_abs_q, slack, k, n_blocks
 # ------------------------------------------------------------------ validation
 
 
-def _as_unit_rows(values: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return (unit rows as float32, norms as float64) of a finite 2-D array.
+_ROWS_OK = 0
+_ROW_NONFINITE = 1
+_ROW_ZERO = 2
 
-    Norms are computed after scaling by each row's max-abs so that neither huge
-    (1e300) nor tiny (1e-300) rows overflow or underflow on the way. ``what``
-    names the input in error messages; it is "embeddings row 3" style for a
-    matrix and plain for a single vector (``values`` of one row and a ``what``
-    without "embeddings").
+
+def _prepare_rows(values, unit, codes, code_scale, norms):
+    """Normalise and quantise the rows of ``values`` into the output arrays.
+
+    Returns ``(status, row)``: ``_ROWS_OK``, or the first row that is not finite
+    or is zero. Each row is first divided by its max-abs so that neither huge
+    (1e300) nor tiny (1e-300) rows overflow or underflow on the way to the norm.
+
+    The int8 code scale is rounded to float32 *before* the codes are computed
+    against it (in float64), so ``|unit - code_scale * codes| <= code_scale / 2``
+    holds for the values the search actually reads. Compiled without fastmath
+    always: the finiteness checks must not be optimised away.
     """
-    def where(row: int) -> str:
-        return f"{what} row {row}" if what == "embeddings" else what
+    m, d = values.shape
+    for i in range(m):
+        big = 0.0
+        for j in range(d):
+            v = values[i, j]
+            if not np.isfinite(v):
+                return _ROW_NONFINITE, i
+            big = max(big, abs(v))
+        if big == 0.0:
+            return _ROW_ZERO, i
+        ss = 0.0
+        for j in range(d):
+            t = values[i, j] / big
+            ss += t * t
+        unit_norm = np.sqrt(ss)
+        norms[i] = big * unit_norm  # inf if the norm itself overflows
+        top = 0.0
+        for j in range(d):
+            u = np.float32(values[i, j] / big / unit_norm)
+            unit[i, j] = u
+            top = max(top, abs(np.float64(u)))
+        scale = np.float32(top / CODE_MAX)
+        code_scale[i] = scale
+        for j in range(d):
+            c = np.rint(np.float64(unit[i, j]) / np.float64(scale))
+            codes[i, j] = np.int8(min(max(c, -CODE_MAX), CODE_MAX))
+    return _ROWS_OK, 0
 
-    if not np.all(np.isfinite(values)):
-        bad = int(np.flatnonzero(~np.all(np.isfinite(values), axis=1))[0])
-        raise ValueError(f"{where(bad)} contains NaN or inf; embeddings must be finite")
-    scale = np.max(np.abs(values), axis=1)
-    if np.any(scale == 0):
-        bad = int(np.flatnonzero(scale == 0)[0])
+
+_prepare_rows_j = _jit.specialise(_prepare_rows, fastmath=False, parallel=False)
+
+
+class _Prepared(NamedTuple):
+    unit: np.ndarray  # (m, dim) float32 unit rows
+    codes: np.ndarray  # (m, dim) int8
+    code_scale: np.ndarray  # (m,) float32
+    norms: np.ndarray  # (m,) float64 norms of the rows as given
+
+
+def _prepare(values: np.ndarray, what: str) -> _Prepared:
+    """Validate and prepare a float64 ``(m, dim)`` array for storage or search.
+
+    ``what`` names the input in error messages: "embeddings" gives
+    "embeddings row 3 ..."; anything else names a single vector.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    m, d = values.shape
+    out = _Prepared(
+        np.empty((m, d), dtype=STORE_DTYPE),
+        np.empty((m, d), dtype=np.int8),
+        np.empty(m, dtype=np.float32),
+        np.empty(m, dtype=np.float64),
+    )
+    status, row = _prepare_rows_j(values, *out)
+    where = f"{what} row {row}" if what == "embeddings" else what
+    if status == _ROW_NONFINITE:
+        raise ValueError(f"{where} contains NaN or inf; embeddings must be finite")
+    if status == _ROW_ZERO:
         raise ValueError(
-            f"{where(bad)} is the zero vector, which has no direction; "
+            f"{where} is the zero vector, which has no direction; "
             "cosine similarity needs a non-zero vector"
         )
-    scaled = values / scale[:, None]
-    unit_norm = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
-    unit = scaled / unit_norm[:, None]
-    with np.errstate(over="ignore"):
-        norms = scale * unit_norm
-    return unit.astype(STORE_DTYPE), norms
-
-
-def _quantise(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 codes and float32 scales with ``|unit - scale * codes| <= scale / 2``.
-
-    The scale is rounded to float32 first and the codes are computed against
-    that stored scale (in float64), so the bound the search relies on holds for
-    the values it actually reads.
-    """
-    rows = unit.astype(np.float64)
-    scale = (np.abs(rows).max(axis=1) / CODE_MAX).astype(np.float32)
-    codes = np.rint(rows / scale.astype(np.float64)[:, None])
-    return np.clip(codes, -CODE_MAX, CODE_MAX).astype(np.int8), scale
+    return out
 
 
 def _as_float_array(value: object, what: str) -> np.ndarray:
@@ -283,7 +322,7 @@ class _Store(NamedTuple):
     """One published, immutable-below-``n`` view of the numeric stores."""
 
     matrix: np.ndarray  # (capacity, dim) float32 unit rows
-    codes: np.ndarray  # (capacity, dim) int8, see _quantise
+    codes: np.ndarray  # (capacity, dim) int8, see _prepare_rows
     code_scale: np.ndarray  # (capacity,) float32
     norms: np.ndarray  # (capacity,) float64 norms of the embeddings as given
     n: int
@@ -308,14 +347,14 @@ class _Store(NamedTuple):
         new.norms[:n] = self.norms[:n]
         return new._replace(n=n)
 
-    def write(self, rows: np.ndarray, codes: np.ndarray, scale: np.ndarray, norms: np.ndarray) -> "_Store":
-        """Write unit ``rows`` (and their codes, scales, norms) after the first
-        ``n``, capacity permitting, and return the store that publishes them."""
-        n, m = self.n, rows.shape[0]
-        self.matrix[n : n + m] = rows
-        self.codes[n : n + m] = codes
-        self.code_scale[n : n + m] = scale
-        self.norms[n : n + m] = norms
+    def write(self, rows: "_Prepared") -> "_Store":
+        """Write prepared rows after the first ``n`` (capacity permitting) and
+        return the store that publishes them."""
+        n, m = self.n, rows.unit.shape[0]
+        self.matrix[n : n + m] = rows.unit
+        self.codes[n : n + m] = rows.codes
+        self.code_scale[n : n + m] = rows.code_scale
+        self.norms[n : n + m] = rows.norms
         return self._replace(n=n + m)
 
 
@@ -400,14 +439,7 @@ class KnowledgeGraph:
 
     # ----------------------------------------------------------- mutation
 
-    def _append_locked(
-        self,
-        unit: np.ndarray,
-        codes: np.ndarray,
-        scale: np.ndarray,
-        norms: np.ndarray,
-        labels: list[str],
-    ) -> int:
+    def _append_locked(self, rows: _Prepared, labels: list[str]) -> int:
         """Store validated entities after the last one and publish them; return
         the first new id. Called with the lock held.
 
@@ -417,14 +449,14 @@ class KnowledgeGraph:
         before the new ``n`` is published, so a reader that sees an id finds them.
         """
         store = self._snapshot
-        needed = store.n + unit.shape[0]
+        needed = store.n + len(labels)
         capacity = store.matrix.shape[0]
         if needed > capacity:
             while capacity < needed:
                 capacity *= 2
             store = store.grown(capacity)
             self._reallocations += 1
-        published = store.write(unit, codes, scale, norms)
+        published = store.write(rows)
         self._labels.extend(labels)
         self._out.extend([] for _ in labels)
         self._snapshot = published
@@ -442,10 +474,9 @@ class KnowledgeGraph:
             raise ValueError(
                 f"embedding must be a 1-D vector of length {self._dim}, got shape {vec.shape}"
             )
-        unit, norm = _as_unit_rows(vec[None, :], "embedding")
-        codes, scale = _quantise(unit)
+        rows = _prepare(vec[None, :], "embedding")
         with self._lock:
-            return self._append_locked(unit, codes, scale, norm, [label])
+            return self._append_locked(rows, [label])
 
     def add_entities(self, embeddings: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         """Add ``m`` entities at once; return their ids (contiguous, int64).
@@ -470,10 +501,9 @@ class KnowledgeGraph:
         m = mat.shape[0]
         if m == 0:
             return np.empty(0, dtype=np.int64)
-        unit, norms = _as_unit_rows(mat, "embeddings")
-        codes, scale = _quantise(unit)
+        rows = _prepare(mat, "embeddings")
         with self._lock:
-            first = self._append_locked(unit, codes, scale, norms, labels)
+            first = self._append_locked(rows, labels)
         return np.arange(first, first + m, dtype=np.int64)
 
     def _check_id(self, entity_id: object, what: str = "entity id") -> int:
@@ -560,8 +590,7 @@ class KnowledgeGraph:
             raise ValueError(
                 f"query vector must be 1-D of length {self._dim}, got shape {q.shape}"
             )
-        unit, _ = _as_unit_rows(q[None, :], "query vector")
-        q32 = unit[0]
+        q32 = _prepare(q[None, :], "query vector").unit[0]
         store = self._snapshot  # one read: a consistent snapshot
         n = store.n
         if n == 0:

@@ -162,10 +162,10 @@ class NeuromorphicSystem:
             raise ValueError(
                 f"{what} must have shape (n, {self._dim}), got {emb.shape}"
             )
-        if not np.all(np.isfinite(emb)):
+        if not np.isfinite(emb).all():
             raise ValueError(f"{what} contains NaN or inf")
-        zero = ~np.any(emb != 0, axis=1)
-        if np.any(zero):
+        zero = ~(emb != 0).any(axis=1)
+        if zero.any():
             raise ValueError(
                 f"{what} row {int(np.flatnonzero(zero)[0])} is the zero vector; "
                 "drop such rows first (process_document does)"
@@ -249,8 +249,8 @@ class NeuromorphicSystem:
         """All four stages for one document."""
         chunks = self.ingest_document(text)
         emb = self.process_chunks(chunks)
-        nonzero = np.any(emb != 0, axis=1)
-        if not np.all(nonzero):
+        nonzero = (emb != 0).any(axis=1)
+        if not nonzero.all():
             chunks = [c for c, keep in zip(chunks, nonzero) if keep]
             emb = emb[nonzero]
         allocations = self.allocate_embeddings(emb)
@@ -276,7 +276,7 @@ class NeuromorphicSystem:
         if not isinstance(text, str):
             raise TypeError(f"query text must be a str, got {type(text).__name__}")
         q = embed_texts([text], dim=self._dim, ngram=self._ngram, config=self._config)[0]
-        if not np.any(q != 0):
+        if not q.any():
             raise ValueError(
                 "query text has no n-gram features to search with (it is empty or its features cancel)"
             )
