@@ -37,18 +37,19 @@ def naive_dot(a, b):
 def naive_unit(x):
     """x / ||x|| in float64; ValueError for a zero or non-finite vector.
 
-    ``math.hypot`` is overflow- and underflow-safe, so huge or tiny but finite
-    vectors normalise correctly.
+    x is first divided by its largest magnitude, so that ||x|| neither overflows
+    (components near 1e308) nor underflows; ``math.hypot`` then takes the norm.
     """
     import math
 
     x = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(x)):
         raise ValueError("non-finite vector")
-    norm = math.hypot(*x)
-    if norm == 0.0:
+    m = float(np.max(np.abs(x))) if x.size else 0.0
+    if m == 0.0:
         raise ValueError("zero vector")
-    return x / norm
+    y = x / m
+    return y / math.hypot(*y)
 
 
 class NaiveAllocator:

@@ -328,18 +328,22 @@ class _Store(NamedTuple):
     n: int
 
     @classmethod
-    def empty(cls, capacity: int, dim: int) -> "_Store":
+    def empty(cls, capacity: int, dim: int, alloc=np.zeros) -> "_Store":
         return cls(
-            np.zeros((capacity, dim), dtype=STORE_DTYPE),
-            np.zeros((capacity, dim), dtype=np.int8),
-            np.zeros(capacity, dtype=np.float32),
-            np.zeros(capacity, dtype=np.float64),
+            alloc((capacity, dim), dtype=STORE_DTYPE),
+            alloc((capacity, dim), dtype=np.int8),
+            alloc(capacity, dtype=np.float32),
+            alloc(capacity, dtype=np.float64),
             0,
         )
 
     def grown(self, capacity: int) -> "_Store":
-        """A copy with ``capacity`` rows; the first ``n`` rows carried over."""
-        new = _Store.empty(capacity, self.matrix.shape[1])
+        """A copy with ``capacity`` rows; the first ``n`` rows carried over.
+
+        Rows past ``n`` are left uninitialised: no query reads them before a
+        writer fills them and publishes a larger ``n``.
+        """
+        new = _Store.empty(capacity, self.matrix.shape[1], alloc=np.empty)
         n = self.n
         new.matrix[:n] = self.matrix[:n]
         new.codes[:n] = self.codes[:n]
