@@ -102,8 +102,14 @@ def test_learning_rate_one_replaces_the_winner(config):
 
 @pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_extreme_but_finite_magnitudes_normalise(config):
-    e = AllocationEngine(4, 3, vigilance=1.0, config=config)
-    for x in ([1e300, 2e300, -2e300], [1e-300, 0.0, 1e-310], [3e-320, 4e-320, 0.0]):
+    e = AllocationEngine(5, 3, vigilance=1.0, config=config)
+    cases = (
+        [1e300, 2e300, -2e300],  # the sum of squares overflows
+        [1.7e308, 1.7e308, 0.0],  # so does the norm itself
+        [1e-300, 0.0, 1e-310],  # the sum of squares underflows
+        [3e-320, 4e-320, 0.0],  # subnormal components
+    )
+    for x in cases:
         assert e.allocate(np.array(x)).novel
         np.testing.assert_allclose(e.prototypes[-1], naive_unit(x), atol=tol(config))
     assert_unit_rows(e.prototypes, config)

@@ -102,6 +102,9 @@ _SS_LO = 1e-280
 _SS_HI = 1e280
 
 
+_new_tuple = tuple.__new__
+
+
 class Allocation(NamedTuple):
     """Result of one allocation: the column chosen, its score, whether it is new.
 
@@ -131,23 +134,26 @@ def _normalise_into(x, out):
         ss += v * v
     if ss > _SS_LO and ss < _SS_HI:  # false for NaN, inf, 0 and near-under/overflow
         norm = np.sqrt(ss)
-    else:
-        m = 0.0
         for i in range(d):
-            v = abs(np.float64(x[i]))
-            if not v <= 1.7976931348623157e308:  # NaN or inf
-                return _NONFINITE
-            if v > m:
-                m = v
-        if m == 0.0:
-            return _ZERO
-        ss = 0.0
-        for i in range(d):
-            v = np.float64(x[i]) / m
-            ss += v * v
-        norm = m * np.sqrt(ss)
+            out[i] = np.float64(x[i]) / norm
+        return _OK
+    m = 0.0
     for i in range(d):
-        out[i] = np.float64(x[i]) / norm
+        v = abs(np.float64(x[i]))
+        if not v <= 1.7976931348623157e308:  # NaN or inf
+            return _NONFINITE
+        if v > m:
+            m = v
+    if m == 0.0:
+        return _ZERO
+    # Rescale by the largest component; ||x|| itself may not be representable.
+    ss = 0.0
+    for i in range(d):
+        v = np.float64(x[i]) / m
+        ss += v * v
+    norm = np.sqrt(ss)
+    for i in range(d):
+        out[i] = (np.float64(x[i]) / m) / norm
     return _OK
 
 
@@ -284,20 +290,26 @@ def _score_rows(pt, u, X, n, max_blocks, xh, out):
 # ------------------------------------------------------------------ helpers
 
 # numba's "workqueue" threading layer aborts the process if two threads launch
-# parallel regions at once; "omp" and "tbb" do not. Until the layer is known
-# (it is chosen at the first parallel launch) launches are serialised.
+# parallel regions at once; "omp" and "tbb" do not. The layer is only chosen at
+# the first parallel launch, so the first check runs a tiny probe kernel (under
+# the lock) to find out, and the answer is kept for the life of the process.
 _LAUNCH_LOCK = threading.Lock()
 _layer_is_threadsafe: bool | None = None
+
+
+def _pool_probe(out):
+    for i in prange(out.shape[0]):
+        out[i] = i
 
 
 def _launch_needs_lock() -> bool:
     global _layer_is_threadsafe
     if _layer_is_threadsafe is None:
-        try:
-            layer = numba.threading_layer()
-        except ValueError:  # no parallel region has run yet
-            return True
-        _layer_is_threadsafe = layer != "workqueue"
+        with _LAUNCH_LOCK:
+            if _layer_is_threadsafe is None:
+                probe = _jit.specialise(_pool_probe, fastmath=False, parallel=True)
+                probe(np.empty(2, dtype=np.int64))
+                _layer_is_threadsafe = numba.threading_layer() != "workqueue"
     return not _layer_is_threadsafe
 
 
@@ -364,6 +376,16 @@ def _as_float_array(X: Any, name: str, func: str) -> np.ndarray:
             "pass an integer or floating-point array"
         )
     return arr
+
+
+def _kernel_ready(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous and writeable, copying only if needed.
+
+    Read-only arrays are copied because numba compiles a separate specialisation
+    for them, which would stall the first such call for seconds.
+    """
+    arr = np.ascontiguousarray(arr)
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def _bad_row_error(status: int, row: int, func: str, single: bool) -> ValueError:
@@ -520,7 +542,7 @@ class AllocationEngine:
             raise ValueError(
                 f"{func}: x has length {arr.shape[0]} but this engine has dim={self._dim}"
             )
-        return np.ascontiguousarray(arr)
+        return _kernel_ready(arr)
 
     def _rows(self, X: Any, func: str, allow_1d: bool) -> tuple[np.ndarray, bool]:
         """Return C-contiguous 2-D rows and whether ``X`` was a single 1-D vector."""
@@ -536,7 +558,7 @@ class AllocationEngine:
             want = f"({self._dim},) or (n, {self._dim})" if allow_1d else f"(n, {self._dim})"
             hint = "; use allocate for a single vector" if arr.ndim == 1 else ""
             raise ValueError(f"{func}: X must have shape {want}, got {arr.shape}{hint}")
-        return np.ascontiguousarray(arr), single
+        return _kernel_ready(arr), single
 
     # -------------------------------------------------------------- writers
 
@@ -546,11 +568,17 @@ class AllocationEngine:
         with self._lock:
             self._seq += 1
             try:
-                res = _launch(
-                    self._alloc_k, self._parallel, self._config,
-                    self._pt, self._n_columns, self._n_used, X, n, self._vigilance, self._eta,
-                    self._max_blocks, xh, cols, scores, novel, self._s, self._tmp,
-                )
+                if self._parallel:
+                    res = _launch(
+                        self._alloc_k, True, self._config,
+                        self._pt, self._n_columns, self._n_used, X, n, self._vigilance,
+                        self._eta, self._max_blocks, xh, cols, scores, novel, self._s, self._tmp,
+                    )
+                else:  # the common path, without _launch's extra call
+                    res = self._alloc_k(
+                        self._pt, self._n_columns, self._n_used, X, n, self._vigilance,
+                        self._eta, 1, xh, cols, scores, novel, self._s, self._tmp,
+                    )
                 if res[0] == _OK:
                     self._n_used = res[2]
             finally:
@@ -572,13 +600,14 @@ class AllocationEngine:
             and x.ndim == 1
             and (x.dtype is _F64 or x.dtype is _F32)
             and x.shape[0] == self._dim
-            and x.flags.c_contiguous
+            and (flags := x.flags).c_contiguous
+            and flags.writeable
         ):
             x = self._vector(x, "allocate")
         res = self._write(x, 1, self._xh1, self._cols1, self._scores1, self._novel1)
         if res[0] != _OK:
             raise _bad_row_error(res[0], 0, "allocate", True)
-        return Allocation(res[3], res[4], res[5])
+        return _new_tuple(Allocation, res[3:])  # what Allocation(*res[3:]) does, minus a call
 
     def allocate_batch(self, X: np.ndarray) -> np.ndarray:
         """Allocate the rows of ``X`` (shape ``(n, dim)``) in order, in one compiled call.
