@@ -503,18 +503,23 @@ def test_concurrent_allocations_lose_nothing(config):
 
 
 def test_novel_count_equals_columns_used_under_threads():
+    # 8 threads race to allocate the same 12 orthogonal directions (5 times each,
+    # shuffled). Any serial order gives the same end state: one column per
+    # direction, opened exactly once, each exactly its direction.
     dim, k, n_threads = 24, 12, 8
     e = AllocationEngine(k, dim, vigilance=0.5, learning_rate=1.0, config=F64_SERIAL)
     directions = np.eye(dim)[:k]
     novel = [0] * n_threads
+    seen: list[list[tuple[int, int]]] = [[] for _ in range(n_threads)]
     barrier = threading.Barrier(n_threads)
 
     def worker(t):
         rng = np.random.default_rng(100 + t)
         barrier.wait()
         for d in np.tile(rng.permutation(k), 5):
-            r = e.allocate(directions[d])
+            r = e.allocate(directions[d] * (1 + t))
             novel[t] += r.novel
+            seen[t].append((int(d), r.column))
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
     for th in threads:
@@ -522,6 +527,9 @@ def test_novel_count_equals_columns_used_under_threads():
     for th in threads:
         th.join()
     assert sum(novel) == e.n_used == k
+    owner = dict(pair for per_thread in seen for pair in per_thread)
+    assert all(owner[d] == c and 0 <= c < e.n_used for per_thread in seen for d, c in per_thread)
+    np.testing.assert_array_equal(e.prototypes[[owner[d] for d in range(k)]], directions)
 
 
 @pytest.mark.parametrize("config", [F64_SERIAL, F64_PAR], ids=["serial", "parallel"])
@@ -566,3 +574,42 @@ def test_scores_never_see_a_half_written_column(config):
     assert not errors, errors
     assert set(seen) <= {1.0, -1.0}, sorted(set(seen))[:5]
     assert len(seen) == 1600
+
+
+def test_parallel_kernels_from_several_threads_at_once():
+    # Large enough that every call runs a parallel region: readers (row-parallel
+    # and column-split scores) and writers (split sweep) launch them
+    # concurrently; the threading layer must cope and the results stay exact.
+    n_columns, dim = 300, 1024
+    rng = np.random.default_rng(8)
+    e = AllocationEngine(n_columns, dim, vigilance=1.0, config=F64_PAR)
+    e.allocate_batch(rng.standard_normal((n_columns, dim)))
+    Q = rng.standard_normal((3, dim))
+    data = [rng.standard_normal((40, dim)) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def reader():
+        try:
+            for _ in range(40):
+                S = e.scores(Q)
+                assert S.shape == (3, n_columns)
+                assert e.scores(Q[0]).shape == (n_columns,)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def writer(X):
+        for x in X:
+            e.allocate(x)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    threads += [threading.Thread(target=writer, args=(X,)) for X in data]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    ref = NaiveAllocator(n_columns, dim)
+    ref.P[:] = e.prototypes
+    ref.u = n_columns
+    np.testing.assert_allclose(e.scores(Q[2]), ref.scores(Q[2]), atol=1e-12)
+    assert_unit_rows(e.prototypes, F64_PAR)
