@@ -285,18 +285,22 @@ def test_scores_do_not_depend_on_fastmath_or_parallel():
 
 
 def test_parallel_split_matches_serial_bit_for_bit():
-    # Big enough that the score sweep is split into column blocks and scores()
-    # over many rows runs rows in parallel.
-    n_columns, dim = 300, 1024
-    assert n_columns * dim >= allocation_mod.PAR_MIN_WORK
+    # Big enough that single-row sweeps (from 512 columns in use), four-row
+    # group sweeps (from 128) and scores() over many rows are split across
+    # threads; the split never changes a score.
+    n_columns, dim = 600, 1024
+    assert 512 * dim >= allocation_mod.PAR_MIN_WORK > 511 * dim
     rng = np.random.default_rng(5)
     X = rng.standard_normal((n_columns + 30, dim))
     serial = AllocationEngine(n_columns, dim, vigilance=1.0, learning_rate=0.3, config=F64_SERIAL)
     par = AllocationEngine(n_columns, dim, vigilance=1.0, learning_rate=0.3, config=F64_PAR)
+    par_batch = AllocationEngine(n_columns, dim, vigilance=1.0, learning_rate=0.3, config=F64_PAR)
     cols_serial = serial.allocate_batch(X)
     cols_par = np.array([par.allocate(x).column for x in X])
     np.testing.assert_array_equal(cols_par, cols_serial)
+    np.testing.assert_array_equal(par_batch.allocate_batch(X), cols_serial)
     np.testing.assert_array_equal(par.prototypes, serial.prototypes)
+    np.testing.assert_array_equal(par_batch.prototypes, serial.prototypes)
     Q = rng.standard_normal((4, dim))
     np.testing.assert_array_equal(par.scores(Q), serial.scores(Q))
     np.testing.assert_array_equal(par.scores(Q[0]), serial.scores(Q[0]))
@@ -580,17 +584,17 @@ def test_parallel_kernels_from_several_threads_at_once():
     # Large enough that every call runs a parallel region: readers (row-parallel
     # and column-split scores) and writers (split sweep) launch them
     # concurrently; the threading layer must cope and the results stay exact.
-    n_columns, dim = 300, 1024
+    n_columns, dim = 600, 1024
     rng = np.random.default_rng(8)
     e = AllocationEngine(n_columns, dim, vigilance=1.0, config=F64_PAR)
     e.allocate_batch(rng.standard_normal((n_columns, dim)))
     Q = rng.standard_normal((3, dim))
-    data = [rng.standard_normal((40, dim)) for _ in range(2)]
+    data = [rng.standard_normal((20, dim)) for _ in range(2)]
     errors: list[BaseException] = []
 
     def reader():
         try:
-            for _ in range(40):
+            for _ in range(20):
                 S = e.scores(Q)
                 assert S.shape == (3, n_columns)
                 assert e.scores(Q[0]).shape == (n_columns,)

@@ -26,8 +26,15 @@ ran 1.0-1.1 ms at 1024 columns x dim 1000, against 0.15 ms for the transposed
 sweep. A consequence worth knowing: scores (and so every winner and novelty
 decision) are bit-identical across fastmath and parallel settings for a given
 dtype; fastmath only touches the winner update. The price is that updating or
-writing one column is a strided write (``dim`` elements, ``n_columns`` apart),
-a few microseconds at dim 1000, small next to the sweep.
+writing one column is a strided access (``dim`` elements, one padded row
+apart), about 5 us at dim 1000, small next to the sweep.
+
+Batches. ``allocate_batch`` takes rows four at a time: the group is scored in
+one pass that loads each prototype value once for all four rows, then each row,
+in order, re-scores the (at most three) columns that earlier rows of its group
+opened or moved, and decides. Same sums, same order: the result is
+bit-identical to calling ``allocate`` row by row. At 1024 columns x dim 100 the
+sweep costs 10 us per row instead of 15 us (float64).
 
 Precision. Prototypes, normalised inputs and scores use ``config.dtype``; the
 input norm and the winner's blend are computed in float64. Normalisation is
@@ -35,22 +42,17 @@ overflow/underflow safe (it rescales by the largest component when the plain
 sum of squares leaves the safe range).
 
 Parallelism. With ``config.parallel`` and at least ``PAR_MIN_WORK``
-multiply-adds, the score sweep is split into column blocks, one per numba
-thread; each score is still the same strict sum, so results are bit-identical
-to the serial sweep. The sweep is memory-bound (8 MB of float64 prototypes at
-1024 columns x dim 1000), so two cores help only when both are free. Measured
-on this project's 2-core box with ``allocate`` called back to back from Python
-(``time.perf_counter_ns`` per call, 3000 calls, float64, two other jobs
-sharing the machine): p50 158 us split vs 213 us serial, NumPy reference
-(matvec, argmax, update; OpenBLAS on 2 threads) 161 us; the sweep alone went
-from 169 to 87 us when the second core was idle. When the box is
-oversubscribed the split can lose, because a descheduled worker stalls the
-call: choose ``parallel=False`` when p99 on a busy machine matters more than
-throughput. If the prototypes fall out of cache between calls (e.g. timed
-interleaved with another 8 MB matrix) every variant becomes DRAM-bound,
-~500 us here against ~310 us for NumPy. ``allocate_batch`` is a serial loop
-over rows (order matters); only its per-row sweep is split, above the same
-threshold.
+multiply-adds, a sweep is split into column blocks, one per numba thread; each
+score is still the same in-order sum, so results are bit-identical to the
+serial sweep. Whether that pays depends on the second core being free. On this
+project's 2-core box (1024 columns x dim 1000, float64) the sweep alone takes
+140-170 us on one thread and 87-130 us split when the other core is idle or
+lightly used; but waking the worker costs ~17 us median and ~56 us p99 under
+``OMP_WAIT_POLICY=PASSIVE`` (which ``engine.graph`` sets; ~3 us when
+spinning), and when another process holds the second core (other jobs, or
+OpenBLAS's spinning threads right after a NumPy call) the split is no faster
+than serial. Choose ``parallel=False`` when p99 latency on a busy machine
+matters more than throughput.
 
 Concurrency. ``allocate``, ``allocate_batch`` and ``reset`` serialise on one
 ``threading.Lock``: an uncontended acquire/release costs tens of nanoseconds
@@ -78,13 +80,16 @@ from numba import prange
 from . import _jit
 from .config import EngineConfig, resolve
 
-# Below this many multiply-adds (columns in use x dim) a parallel region costs
-# more to wake than it saves. 2**18 keeps a batch at dim 100 x 1024 columns
-# serial (62k rows/s serial vs 26k with a parallel region per row) while dim
-# 1000 x 1024 (1M multiply-adds) is split.
-PAR_MIN_WORK = 1 << 18
+# Below this many multiply-adds (rows x columns in use x dim) a parallel region
+# costs more to wake than it saves. 2**19 keeps a four-row batch group at dim
+# 100 x 1024 columns (410k) serial, where splitting ran 52k rows/s against 70k,
+# while one row at dim 1000 x 1024 columns (1M) is split.
+PAR_MIN_WORK = 1 << 19
 # Smallest column block worth a thread of its own.
 MIN_COLUMNS_PER_BLOCK = 64
+# Rows of a batch scored together in one pass over the prototypes (the
+# ``_score_four`` kernel is written for exactly this many).
+GROUP_ROWS = 4
 # Lock-free attempts ``scores`` makes before falling back to the writers' lock.
 _OPTIMISTIC_READS = 3
 
@@ -195,8 +200,9 @@ _normalise_into_f = _jit.specialise(_normalise_into, fastmath=False, parallel=Fa
 _score_block_f = _jit.specialise(_score_block, fastmath=False, parallel=False)
 
 
-def _n_blocks(u, d, max_blocks):
-    if max_blocks < 2 or u * d < PAR_MIN_WORK:
+def _n_blocks(rows, u, d, max_blocks):
+    """Column blocks to split a sweep of ``rows`` rows over ``u`` columns into."""
+    if max_blocks < 2 or rows * u * d < PAR_MIN_WORK:
         return 1
     return max(1, min(max_blocks, u // MIN_COLUMNS_PER_BLOCK))
 
@@ -204,14 +210,88 @@ def _n_blocks(u, d, max_blocks):
 _n_blocks_f = _jit.specialise(_n_blocks, fastmath=False, parallel=False)
 
 
+def _score_four(pt, xh, r0, S, lo, hi):
+    """S[k, lo:hi] = scores of rows r0 .. r0+3 of flat ``xh``, for k = 0..3.
+
+    The same arithmetic, in the same order, as four ``_score_block`` calls, so
+    every score is bit-identical to the one-row sweep; but each prototype value
+    is loaded once for four rows instead of once per row, and the sweep is
+    bound by loads from cache. 1024 columns x dim 100, float64: 10 us per row
+    instead of 15 us (more rows at once spill registers and get slower).
+    """
+    d = pt.shape[0]
+    m = hi - lo
+    s0 = S[0, lo:hi]
+    s1 = S[1, lo:hi]
+    s2 = S[2, lo:hi]
+    s3 = S[3, lo:hi]
+    for j in range(m):
+        s0[j] = 0.0
+        s1[j] = 0.0
+        s2[j] = 0.0
+        s3[j] = 0.0
+    x0 = xh[r0 * d:(r0 + 1) * d]
+    x1 = xh[(r0 + 1) * d:(r0 + 2) * d]
+    x2 = xh[(r0 + 2) * d:(r0 + 3) * d]
+    x3 = xh[(r0 + 3) * d:(r0 + 4) * d]
+    d4 = d - d % 4
+    for i in range(0, d4, 4):
+        q0 = pt[i, lo:hi]
+        q1 = pt[i + 1, lo:hi]
+        q2 = pt[i + 2, lo:hi]
+        q3 = pt[i + 3, lo:hi]
+        a0, a1, a2, a3 = x0[i], x0[i + 1], x0[i + 2], x0[i + 3]
+        b0, b1, b2, b3 = x1[i], x1[i + 1], x1[i + 2], x1[i + 3]
+        c0, c1, c2, c3 = x2[i], x2[i + 1], x2[i + 2], x2[i + 3]
+        e0, e1, e2, e3 = x3[i], x3[i + 1], x3[i + 2], x3[i + 3]
+        for j in range(m):
+            p0 = q0[j]
+            p1 = q1[j]
+            p2 = q2[j]
+            p3 = q3[j]
+            s0[j] = (((s0[j] + p0 * a0) + p1 * a1) + p2 * a2) + p3 * a3
+            s1[j] = (((s1[j] + p0 * b0) + p1 * b1) + p2 * b2) + p3 * b3
+            s2[j] = (((s2[j] + p0 * c0) + p1 * c1) + p2 * c2) + p3 * c3
+            s3[j] = (((s3[j] + p0 * e0) + p1 * e1) + p2 * e2) + p3 * e3
+    for i in range(d4, d):
+        q = pt[i, lo:hi]
+        a0 = x0[i]
+        b0 = x1[i]
+        c0 = x2[i]
+        e0 = x3[i]
+        for j in range(m):
+            p = q[j]
+            s0[j] += p * a0
+            s1[j] += p * b0
+            s2[j] += p * c0
+            s3[j] += p * e0
+
+
+def _score_column(pt, x, c):
+    """Score of column ``c``: the same in-order sum, in the same dtype, as ``_score_block``."""
+    acc = pt.dtype.type(0)
+    for i in range(x.shape[0]):
+        acc += pt[i, c] * x[i]
+    return acc
+
+
+_score_four_f = _jit.specialise(_score_four, fastmath=False, parallel=False)
+_score_column_f = _jit.specialise(_score_column, fastmath=False, parallel=False)
+
+
 def _allocate_rows(
-    pt, n_columns, u, X, n, vigilance, eta, max_blocks, xh, cols, scores, novel, s, tmp
+    pt, n_columns, u, X, n, vigilance, eta, max_blocks, xh, cols, scores, novel, S, tmp
 ):
     """Allocate the ``n`` rows of flat ``X`` (row r is ``X[r*d:(r+1)*d]``) in order.
 
     Every row is normalised into ``xh`` before any state changes, so a bad row
-    leaves ``pt`` untouched. Returns ``(status, bad_row, u, column, score,
-    novel)`` where the last three describe the final row.
+    leaves ``pt`` untouched. Rows are then taken four at a time: the group is
+    scored against the columns as they stand before its first row, and each
+    row, in order, re-scores the columns that earlier rows of the group opened
+    or moved (at most three) before deciding. Every score is computed by the
+    same in-order sum either way, so the result is bit-identical to allocating
+    the rows one at a time. Returns ``(status, bad_row, u, column, score,
+    novel)``, the last three describing the final row.
     """
     d = pt.shape[0]
     for r in range(n):
@@ -219,45 +299,66 @@ def _allocate_rows(
         if status != _OK:
             return status, r, u, -1, 0.0, False
     keep = 1.0 - eta
+    group = S.shape[0]
     w = -1
     best = 1.0
     is_new = False
-    for r in range(n):
-        x = xh[r * d:(r + 1) * d]
-        is_new = u == 0
-        if not is_new:
-            nb = _n_blocks_f(u, d, max_blocks)
-            if nb > 1:
-                for b in prange(nb):
-                    _score_block_f(pt, x, s, b * u // nb, (b + 1) * u // nb)
+    r0 = 0
+    while r0 < n:
+        n_rows = min(group, n - r0)
+        u0 = u
+        if u0 > 0:
+            nb = _n_blocks_f(n_rows, u0, d, max_blocks)
+            if n_rows == 4:
+                if nb > 1:
+                    for b in prange(nb):
+                        _score_four_f(pt, xh, r0, S, b * u0 // nb, (b + 1) * u0 // nb)
+                else:
+                    _score_four_f(pt, xh, r0, S, 0, u0)
             else:
-                _score_block_f(pt, x, s, 0, u)
-            w = 0
-            best = s[0]
-            for j in range(1, u):
-                if s[j] > best:  # strict: the lowest index wins a tie
-                    best = s[j]
-                    w = j
-            is_new = best < vigilance and u < n_columns
-        if is_new:
-            for i in range(d):
-                pt[i, u] = x[i]
-            w = u
-            best = 1.0
-            u += 1
-        else:
-            nn = 0.0
-            for i in range(d):
-                v = keep * np.float64(pt[i, w]) + eta * np.float64(x[i])
-                tmp[i] = v
-                nn += v * v
-            if nn > 0.0:  # an exactly zero blend has no direction: keep P_w
-                norm = np.sqrt(nn)
+                for k in range(n_rows):
+                    x = xh[(r0 + k) * d:(r0 + k + 1) * d]
+                    if nb > 1:
+                        for b in prange(nb):
+                            _score_block_f(pt, x, S[k], b * u0 // nb, (b + 1) * u0 // nb)
+                    else:
+                        _score_block_f(pt, x, S[k], 0, u0)
+        for k in range(n_rows):
+            r = r0 + k
+            x = xh[r * d:(r + 1) * d]
+            sr = S[k]
+            is_new = u == 0
+            if not is_new:
+                w = 0
+                best = sr[0]
+                for j in range(1, u):
+                    if sr[j] > best:  # strict: the lowest index wins a tie
+                        best = sr[j]
+                        w = j
+                is_new = best < vigilance and u < n_columns
+            if is_new:
                 for i in range(d):
-                    pt[i, w] = tmp[i] / norm
-        cols[r] = w
-        scores[r] = best
-        novel[r] = is_new
+                    pt[i, u] = x[i]
+                w = u
+                best = 1.0
+                u += 1
+            else:
+                nn = 0.0
+                for i in range(d):
+                    v = keep * np.float64(pt[i, w]) + eta * np.float64(x[i])
+                    tmp[i] = v
+                    nn += v * v
+                if nn > 0.0:  # an exactly zero blend has no direction: keep P_w
+                    norm = np.sqrt(nn)
+                    for i in range(d):
+                        pt[i, w] = tmp[i] / norm
+            # Later rows of the group scored column w before this change.
+            for k2 in range(k + 1, n_rows):
+                S[k2, w] = _score_column_f(pt, xh[(r0 + k2) * d:(r0 + k2 + 1) * d], w)
+            cols[r] = w
+            scores[r] = best
+            novel[r] = is_new
+        r0 += n_rows
     return _OK, -1, u, w, np.float64(best), is_new
 
 
@@ -272,17 +373,22 @@ def _score_rows(pt, u, X, n, max_blocks, xh, out):
         if status != _OK:
             return status, r
     if n == 1:
-        nb = _n_blocks_f(u, d, max_blocks)
+        nb = _n_blocks_f(1, u, d, max_blocks)
         if nb > 1:
             for b in prange(nb):
                 _score_block_f(pt, xh, out[0], b * u // nb, (b + 1) * u // nb)
         else:
             _score_block_f(pt, xh, out[0], 0, u)
-    elif max_blocks > 1 and n * u * d >= PAR_MIN_WORK:
-        for r in prange(n):
-            _score_block_f(pt, xh[r * d:(r + 1) * d], out[r], 0, u)
     else:
-        for r in range(n):
+        # Groups of four rows share each load of the prototypes.
+        n_groups = n // 4
+        if max_blocks > 1 and n * u * d >= PAR_MIN_WORK:
+            for g in prange(n_groups):
+                _score_four_f(pt, xh, 4 * g, out[4 * g:4 * g + 4], 0, u)
+        else:
+            for g in range(n_groups):
+                _score_four_f(pt, xh, 4 * g, out[4 * g:4 * g + 4], 0, u)
+        for r in range(4 * n_groups, n):
             _score_block_f(pt, xh[r * d:(r + 1) * d], out[r], 0, u)
     return _OK, -1
 
@@ -481,7 +587,7 @@ class AllocationEngine:
         self._cols1 = np.empty(1, dtype=np.int64)
         self._scores1 = np.empty(1, dtype=np.float64)
         self._novel1 = np.empty(1, dtype=np.bool_)
-        self._s = np.empty(self._n_columns, dtype=dt)
+        self._S = np.empty((GROUP_ROWS, self._n_columns), dtype=dt)
         self._tmp = np.empty(self._dim, dtype=np.float64)
 
     # -------------------------------------------------------------- attributes
@@ -572,12 +678,12 @@ class AllocationEngine:
                     res = _launch(
                         self._alloc_k, True, self._config,
                         self._pt, self._n_columns, self._n_used, X, n, self._vigilance,
-                        self._eta, self._max_blocks, xh, cols, scores, novel, self._s, self._tmp,
+                        self._eta, self._max_blocks, xh, cols, scores, novel, self._S, self._tmp,
                     )
                 else:  # the common path, without _launch's extra call
                     res = self._alloc_k(
                         self._pt, self._n_columns, self._n_used, X, n, self._vigilance,
-                        self._eta, 1, xh, cols, scores, novel, self._s, self._tmp,
+                        self._eta, 1, xh, cols, scores, novel, self._S, self._tmp,
                     )
                 if res[0] == _OK:
                     self._n_used = res[2]
