@@ -274,7 +274,7 @@ def test_scores_do_not_depend_on_fastmath_or_parallel():
     rng = np.random.default_rng(4)
     X = rng.standard_normal((12, 9))
     Q = rng.standard_normal((5, 9))
-    configs = [F64_SERIAL, F64_PAR_FM, F64_PAR, EngineConfig(fastmath=True, parallel=False)]
+    configs = [F64_SERIAL, F64_PAR_FM, F64_PAR]  # fastmath off/on, parallel off/on
     results = []
     for config in configs:
         e = AllocationEngine(12, 9, vigilance=1.0, config=config)
@@ -377,6 +377,7 @@ def test_inputs_of_other_dtypes_and_layouts(config):
         (np.array([1.0, None, 2.0], dtype=object), TypeError, r"dtype object"),
         ([[1.0], [1.0, 2.0]], TypeError, r"could not turn x into a numeric array"),
         ("abc", TypeError, r"not numeric"),
+        (np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0]), TypeError, r"masked array.*filled"),
     ],
 )
 def test_allocate_rejects_bad_input_clearly(config, x, exc, message):

@@ -93,7 +93,6 @@ GROUP_ROWS = 4
 # Lock-free attempts ``scores`` makes before falling back to the writers' lock.
 _OPTIMISTIC_READS = 3
 
-_F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
 # Kernel status codes (a row index travels with them).
@@ -454,23 +453,28 @@ def _real(name: str, value: Any) -> float:
 
 
 def _as_float_array(X: Any, name: str, func: str) -> np.ndarray:
-    """Return ``X`` as a native float32/float64 array, or raise ``TypeError``."""
-    if isinstance(X, np.ndarray):
-        arr = X
-    else:
-        try:
-            arr = np.asarray(X)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{func}: could not turn {name} into a numeric array ({exc}); "
-                "pass a numpy array of real numbers"
-            ) from None
+    """Return ``X`` as a float64 ndarray, or raise ``TypeError``.
+
+    The kernels take float64 input only, whatever the engine's dtype: float32
+    and integers convert exactly, and one compiled variant per configuration
+    avoids a multi-second compile the first time another input dtype shows up.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        raise TypeError(
+            f"{func}: {name} is a masked array; the engine cannot skip masked "
+            f"components, pass {name}.filled(0.0) or drop those rows"
+        )
+    try:
+        arr = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{func}: could not turn {name} into a numeric array ({exc}); "
+            "pass a numpy array of real numbers"
+        ) from None
     dt = arr.dtype
-    if dt.kind == "f":
-        if dt.itemsize not in (4, 8) or not dt.isnative:
+    if dt.kind in "fiu":
+        if dt != _F64:
             arr = arr.astype(np.float64)
-    elif dt.kind in "iu":
-        arr = arr.astype(np.float64)
     elif dt.kind == "c":
         raise TypeError(
             f"{func}: {name} is complex ({dt}); cosine allocation needs real vectors, "
@@ -694,8 +698,8 @@ class AllocationEngine:
     def allocate(self, x: np.ndarray) -> Allocation:
         """Allocate one input vector; see the module docstring for the rule.
 
-        ``x`` is a 1-D real array of length ``dim`` (contiguous float32/float64
-        goes straight to the kernel; integers and lists are converted). A zero or
+        ``x`` is a 1-D real array of length ``dim`` (contiguous float64 goes
+        straight to the kernel; float32, integers and lists are converted). A zero or
         non-finite vector, or a wrong shape, raises ``ValueError`` and changes
         nothing; a non-numeric one raises ``TypeError``. Cost: one lock acquire
         and one compiled call that normalises, scores, picks the winner and
@@ -704,7 +708,7 @@ class AllocationEngine:
         if not (
             type(x) is np.ndarray
             and x.ndim == 1
-            and (x.dtype is _F64 or x.dtype is _F32)
+            and x.dtype is _F64
             and x.shape[0] == self._dim
             and (flags := x.flags).c_contiguous
             and flags.writeable
