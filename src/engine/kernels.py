@@ -23,7 +23,10 @@ closed to new compilations, so other argument types make numba raise before
 running anything; the wrapper catches that and falls back to ``_as_vectors``,
 which converts (strided, byte-swapped, read-only, list inputs) or raises a
 ``TypeError``/``ValueError`` saying what to do. So no numba error reaches a
-caller, and lengths are always checked before a kernel runs.
+caller, and lengths are always checked before a kernel runs. Even so, from
+Python at n=1024 dot_simd is only ~1.9x faster than dot_scalar here (0.94 vs
+1.77 us per call): numba's own argument unboxing, ~0.45 us, outweighs the
+0.16 us SIMD kernel. Inside a compiled loop the kernels differ 5.6-6.9x.
 
 The raw dispatchers ``_dot_scalar_f`` and ``_dot_simd_f`` are exposed (privately)
 so a speed script can call them from inside its own compiled timing loop.
