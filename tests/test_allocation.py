@@ -288,7 +288,7 @@ def test_parallel_split_matches_serial_bit_for_bit():
     # Big enough that single-row sweeps (from 512 columns in use), four-row
     # group sweeps (from 128) and scores() over many rows are split across
     # threads; the split never changes a score.
-    n_columns, dim = 600, 1024
+    n_columns, dim = 600, allocation_mod.PAR_MIN_WORK // 512
     assert 512 * dim >= allocation_mod.PAR_MIN_WORK > 511 * dim
     rng = np.random.default_rng(5)
     X = rng.standard_normal((n_columns + 30, dim))

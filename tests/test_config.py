@@ -12,7 +12,7 @@ from engine.config import EngineConfig, resolve
 
 def test_defaults_without_environment():
     assert EngineConfig.from_env({}) == EngineConfig(fastmath=False, parallel=True, num_threads=None,
-                                                     dtype="float64")
+                                                     dtype="float32")
 
 
 def test_every_variable_is_read():
@@ -49,10 +49,10 @@ def test_bad_values_name_the_variable(env, fragment):
 
 
 def test_process_environment_is_the_default_source(monkeypatch):
-    monkeypatch.setenv("ENGINE_DTYPE", "float32")
+    monkeypatch.setenv("ENGINE_DTYPE", "float64")
     monkeypatch.delenv("ENGINE_FASTMATH", raising=False)
-    assert EngineConfig.from_env().dtype == "float32"
-    assert resolve(None).dtype == "float32"
+    assert EngineConfig.from_env().dtype == "float64"
+    assert resolve(None).dtype == "float64"
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_frozen_and_hashable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.fastmath = True  # type: ignore[misc]
     assert len({cfg, EngineConfig()}) == 1
-    assert cfg.np_dtype.name == "float64"
+    assert cfg.np_dtype.name == "float32"
 
 
 def _plus_one(a):

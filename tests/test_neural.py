@@ -286,7 +286,7 @@ NRT_SCRIPT = textwrap.dedent(
                 kernel(x, p, s, out, a, b, c, d)
         return run
 
-    cfg = EngineConfig(fastmath=False, parallel=False)
+    cfg = EngineConfig(fastmath=False, parallel=False, dtype="float64")
     for mt in ModelType:
         net = build_network(mt, 50, config=cfg)
         x = np.random.default_rng(0).normal(size=50)

@@ -16,8 +16,9 @@ from engine.config import EngineConfig
 from engine.text import Chunk, chunk_text, embed_texts
 from naive import naive_chunk_text, naive_embed, naive_gram_hash
 
-SERIAL = EngineConfig(parallel=False)
-PARALLEL = EngineConfig(parallel=True)
+# float64 so that rows compare exactly with the float64 naive embedding.
+SERIAL = EngineConfig(parallel=False, dtype="float64")
+PARALLEL = EngineConfig(parallel=True, dtype="float64")
 
 DOC = (
     "The cat sat on the mat. It was a sunny day! Was it? Yes.  "
@@ -188,7 +189,7 @@ def test_parallel_path_and_configs_agree():
     assert len(texts) >= text_mod.MIN_TEXTS_FOR_PARALLEL
     serial = embed_texts(texts, config=SERIAL)
     np.testing.assert_array_equal(embed_texts(texts, config=PARALLEL), serial)
-    fast = embed_texts(texts, config=EngineConfig(fastmath=True))
+    fast = embed_texts(texts, config=EngineConfig(fastmath=True, dtype="float64"))
     np.testing.assert_allclose(fast, serial, rtol=1e-12, atol=1e-15)
     f32 = embed_texts(texts, config=EngineConfig(dtype="float32"))
     assert f32.dtype == np.float32
@@ -230,7 +231,7 @@ def test_embeddings_are_identical_across_processes():
         "import sys, numpy as np\n"
         "from engine.config import EngineConfig\n"
         "from engine.text import embed_texts\n"
-        f"e = embed_texts({texts!r}, dim=64, ngram=3, config=EngineConfig(parallel=False))\n"
+        f"e = embed_texts({texts!r}, dim=64, ngram=3, config=EngineConfig(parallel=False, dtype='float64'))\n"
         "sys.stdout.write(e.tobytes().hex())\n"
     )
     here = embed_texts(texts, dim=64, ngram=3, config=SERIAL)

@@ -81,10 +81,12 @@ from . import _jit
 from .config import EngineConfig, resolve
 
 # Below this many multiply-adds (rows x columns in use x dim) a parallel region
-# costs more to wake than it saves. 2**19 keeps a four-row batch group at dim
+# costs more to wake than it saves. 2**21 keeps a four-row batch group at dim
 # 100 x 1024 columns (410k) serial, where splitting ran 52k rows/s against 70k,
-# while one row at dim 1000 x 1024 columns (1M) is split.
-PAR_MIN_WORK = 1 << 19
+# and one row at dim 1000 x 1024 columns (1M) serial too: float32 on the 2-core
+# box, split gave p50/p99 96/158 us against 84/125 us serial (wake-up cost under
+# OMP_WAIT_POLICY=PASSIVE). Larger sweeps are split.
+PAR_MIN_WORK = 1 << 21
 # Smallest column block worth a thread of its own.
 MIN_COLUMNS_PER_BLOCK = 64
 # Rows of a batch scored together in one pass over the prototypes (the
