@@ -413,8 +413,8 @@ def test_scores_and_batch_reject_bad_shapes(config):
     [
         ({"n_columns": 0}, ValueError, r"n_columns must be >= 1, got 0"),
         ({"dim": -2}, ValueError, r"dim must be >= 1, got -2"),
-        ({"n_columns": 2.5}, TypeError, r"n_columns must be an integer, got float"),
-        ({"dim": True}, TypeError, r"dim must be an integer, got a bool"),
+        ({"n_columns": 2.5}, TypeError, r"n_columns must be an int, got float"),
+        ({"dim": True}, TypeError, r"dim must be an int, got bool"),
         ({"vigilance": 1.5}, ValueError, r"vigilance must be in \[-1, 1\]"),
         ({"vigilance": -1.01}, ValueError, r"vigilance must be in \[-1, 1\]"),
         ({"vigilance": float("nan")}, ValueError, r"vigilance must be in \[-1, 1\]"),

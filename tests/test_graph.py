@@ -233,8 +233,8 @@ def test_bad_k(k, exc, message):
      ([np.inf, 1.0], ValueError, "NaN or inf"),
      ([1.0, 2.0, 3.0], ValueError, r"length 2, got shape \(3,\)"),
      ([[1.0, 2.0]], ValueError, "1-D"),
-     ("ab", TypeError, "array of numbers"),
-     (["a", "b"], TypeError, "real numbers")],
+     ("ab", TypeError, "which is not numeric"),
+     (["a", "b"], TypeError, "has dtype <U1, which is not numeric")],
 )
 def test_bad_query_vector(vec, exc, message):
     g = build([[1, 0]])
@@ -252,8 +252,8 @@ def test_bad_query_vector(vec, exc, message):
      ([1.0, -np.inf, 0.0], ValueError, "NaN or inf"),
      ([1.0, 2.0], ValueError, r"length 3, got shape \(2,\)"),
      (np.ones((1, 3)), ValueError, "1-D vector of length 3"),
-     ([True, False, True], TypeError, "real numbers"),
-     (None, TypeError, "real numbers")],
+     ([True, False, True], TypeError, "has dtype bool, which is not numeric"),
+     (None, TypeError, "has dtype object, which is not numeric")],
 )
 def test_add_entity_rejects_bad_vectors(vec, exc, message):
     g = KnowledgeGraph(3)

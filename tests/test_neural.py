@@ -190,9 +190,9 @@ def test_nbytes_and_read_only_weights():
     [
         (lambda n: n.infer(np.ones(4)), ValueError, "x has length 4, but this network takes 3"),
         (lambda n: n.infer(np.ones((1, 3))), ValueError, "use infer_batch for 2-D input"),
-        (lambda n: n.infer("abc"), TypeError, "x must hold real numbers"),
-        (lambda n: n.infer(np.ones(3, dtype=complex)), TypeError, "x must hold real numbers"),
-        (lambda n: n.infer(None), TypeError, "x must hold real numbers"),
+        (lambda n: n.infer("abc"), TypeError, "x has dtype <U3, which is not numeric"),
+        (lambda n: n.infer(np.ones(3, dtype=complex)), TypeError, "x is complex (complex128)"),
+        (lambda n: n.infer(None), TypeError, "x has dtype object, which is not numeric"),
         (lambda n: n.infer(np.ones(3), out=np.ones(7)), ValueError, "out must be a writeable"),
         (lambda n: n.infer(np.ones(3), out=[0.0] * 8), ValueError, "out must be a writeable"),
         (lambda n: n.infer_batch(np.ones(3)), ValueError, "X must have shape (n, 3)"),

@@ -68,7 +68,6 @@ GIL build of CPython, like the rest of the engine's threading.
 
 from __future__ import annotations
 
-import operator
 import threading
 from numbers import Real
 from typing import Any, NamedTuple
@@ -78,6 +77,7 @@ import numpy as np
 from numba import prange
 
 from . import _jit
+from ._validate import as_real_array, check_int
 from .config import EngineConfig, resolve
 
 # Below this many multiply-adds (rows x columns in use x dim) a parallel region
@@ -436,58 +436,10 @@ def _padded_width(n_columns: int, dtype: np.dtype) -> int:
     return lines * per_line
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got a bool")
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1, got {n}")
-    return n
-
-
 def _real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     return float(value)
-
-
-def _as_float_array(X: Any, name: str, func: str) -> np.ndarray:
-    """Return ``X`` as a float64 ndarray, or raise ``TypeError``.
-
-    The kernels take float64 input only, whatever the engine's dtype: float32
-    and integers convert exactly, and one compiled variant per configuration
-    avoids a multi-second compile the first time another input dtype shows up.
-    """
-    if isinstance(X, np.ma.MaskedArray):
-        raise TypeError(
-            f"{func}: {name} is a masked array; the engine cannot skip masked "
-            f"components, pass {name}.filled(0.0) or drop those rows"
-        )
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{func}: could not turn {name} into a numeric array ({exc}); "
-            "pass a numpy array of real numbers"
-        ) from None
-    dt = arr.dtype
-    if dt.kind in "fiu":
-        if dt != _F64:
-            arr = arr.astype(np.float64)
-    elif dt.kind == "c":
-        raise TypeError(
-            f"{func}: {name} is complex ({dt}); cosine allocation needs real vectors, "
-            f"pass {name}.real or np.abs({name}) explicitly"
-        )
-    else:
-        raise TypeError(
-            f"{func}: {name} has dtype {dt}, which is not numeric; "
-            "pass an integer or floating-point array"
-        )
-    return arr
 
 
 def _kernel_ready(arr: np.ndarray) -> np.ndarray:
@@ -561,8 +513,8 @@ class AllocationEngine:
         learning_rate: float = 0.1,
         config: EngineConfig | None = None,
     ) -> None:
-        self._n_columns = _positive_int("n_columns", n_columns)
-        self._dim = _positive_int("dim", dim)
+        self._n_columns = check_int("n_columns", n_columns)
+        self._dim = check_int("dim", dim)
         vig = _real("vigilance", vigilance)
         if not -1.0 <= vig <= 1.0:
             raise ValueError(
@@ -644,7 +596,7 @@ class AllocationEngine:
     # -------------------------------------------------------------- validation
 
     def _vector(self, x: Any, func: str) -> np.ndarray:
-        arr = _as_float_array(x, "x", func)
+        arr = as_real_array(x, "x", func)
         if arr.ndim != 1:
             hint = "; use allocate_batch for several rows" if arr.ndim == 2 else ""
             raise ValueError(
@@ -658,7 +610,7 @@ class AllocationEngine:
 
     def _rows(self, X: Any, func: str, allow_1d: bool) -> tuple[np.ndarray, bool]:
         """Return C-contiguous 2-D rows and whether ``X`` was a single 1-D vector."""
-        arr = _as_float_array(X, "X", func)
+        arr = as_real_array(X, "X", func)
         single = arr.ndim == 1 and allow_1d
         if single:
             if arr.shape[0] != self._dim:

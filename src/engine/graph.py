@@ -47,6 +47,7 @@ import numpy as np
 from numba import prange
 
 from . import _jit
+from ._validate import as_real_array, check_int
 from .config import EngineConfig, resolve
 
 # libgomp (numba's "omp" threading layer) spin-waits between parallel regions by
@@ -295,20 +296,6 @@ def _prepare(values: np.ndarray, what: str) -> _Prepared:
     return out
 
 
-def _as_float_array(value: object, what: str) -> np.ndarray:
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{what} must be an array of numbers, got {type(value).__name__}")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{what} must be an array of numbers: {exc}") from None
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
-
-
 def _check_label(label: object, where: str = "label") -> str:
     if not isinstance(label, str):
         raise TypeError(f"{where} must be a str, got {type(label).__name__}")
@@ -375,16 +362,8 @@ class KnowledgeGraph:
         initial_capacity: int = 1024,
         config: EngineConfig | None = None,
     ) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
-        if dim < 1:
-            raise ValueError(f"dim must be >= 1, got {dim}")
-        if isinstance(initial_capacity, bool) or not isinstance(initial_capacity, (int, np.integer)):
-            raise TypeError(
-                f"initial_capacity must be an int, got {type(initial_capacity).__name__}"
-            )
-        if initial_capacity < 1:
-            raise ValueError(f"initial_capacity must be >= 1, got {initial_capacity}")
+        check_int("dim", dim)
+        check_int("initial_capacity", initial_capacity)
         self._config = resolve(config)
         self._dim = int(dim)
         self._lock = threading.Lock()
@@ -473,7 +452,7 @@ class KnowledgeGraph:
         dtype; it is normalised in float64 and stored as float32).
         """
         _check_label(label)
-        vec = _as_float_array(embedding, "embedding")
+        vec = as_real_array(embedding, "embedding")
         if vec.ndim != 1 or vec.shape[0] != self._dim:
             raise ValueError(
                 f"embedding must be a 1-D vector of length {self._dim}, got shape {vec.shape}"
@@ -488,7 +467,7 @@ class KnowledgeGraph:
         All rows are validated before anything is stored: on error the graph is
         unchanged.
         """
-        mat = _as_float_array(embeddings, "embeddings")
+        mat = as_real_array(embeddings, "embeddings")
         if mat.ndim != 2 or mat.shape[1] != self._dim:
             raise ValueError(
                 f"embeddings must be a 2-D array of shape (m, {self._dim}), got shape {mat.shape}"
@@ -585,11 +564,8 @@ class KnowledgeGraph:
         Sorted by descending score, ties by ascending id. ``k > len(self)``
         returns every entity; an empty graph returns two empty arrays.
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"k must be an int, got {type(k).__name__}")
-        if k <= 0:
-            raise ValueError(f"k must be >= 1, got {k}")
-        q = _as_float_array(vec, "query vector")
+        check_int("k", k)
+        q = as_real_array(vec, "query vector")
         if q.ndim != 1 or q.shape[0] != self._dim:
             raise ValueError(
                 f"query vector must be 1-D of length {self._dim}, got shape {q.shape}"

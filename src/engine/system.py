@@ -36,6 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .allocation import Allocation, AllocationEngine
+from ._validate import check_int
 from .config import EngineConfig, resolve
 from .graph import KnowledgeGraph
 from .text import DEFAULT_MAX_CHARS, DEFAULT_NGRAM, DEFAULT_OVERLAP, Chunk, chunk_text, embed_texts
@@ -235,10 +236,7 @@ class NeuromorphicSystem:
     def query_similar_entities(self, entity_id: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` entities most similar to ``entity_id`` (itself excluded)."""
         vec = self.graph.embedding(entity_id)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"k must be an int, got {type(k).__name__}")
-        if k <= 0:
-            raise ValueError(f"k must be >= 1, got {k}")
+        check_int("k", k)
         ids, scores = self.graph.query_similar(vec, int(k) + 1)
         keep = ids != int(entity_id)
         return ids[keep][:k], scores[keep][:k]

@@ -32,6 +32,7 @@ import numpy as np
 from numba import prange
 
 from . import _jit
+from ._validate import check_int
 from .config import EngineConfig, resolve
 
 DEFAULT_MAX_CHARS = 512
@@ -79,14 +80,6 @@ def _space_positions(text: str) -> list[int]:
     return np.flatnonzero(is_space).tolist()
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def chunk_text(
     text: str, max_chars: int = DEFAULT_MAX_CHARS, overlap: int = DEFAULT_OVERLAP
 ) -> list[Chunk]:
@@ -107,8 +100,8 @@ def chunk_text(
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    max_chars = _check_int("max_chars", max_chars, 1)
-    overlap = _check_int("overlap", overlap, 0)
+    max_chars = check_int("max_chars", max_chars, 1)
+    overlap = check_int("overlap", overlap, 0)
     if overlap >= max_chars:
         raise ValueError(
             f"overlap ({overlap}) must be smaller than max_chars ({max_chars}), "
@@ -268,8 +261,8 @@ def embed_texts(
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"texts[{i}] must be a str, got {type(t).__name__}")
-    dim = _check_int("dim", dim, 1)
-    ngram = _check_int("ngram", ngram, 1)
+    dim = check_int("dim", dim, 1)
+    ngram = check_int("ngram", ngram, 1)
     cfg = resolve(config)
     out = np.empty((len(texts), dim), dtype=np.float64)
     if not texts:

@@ -20,6 +20,7 @@ import numpy as np
 from numba import types as nbt
 
 from .. import _jit
+from .._validate import as_real_array, check_int
 from ..config import EngineConfig, resolve
 from . import _format, _kernels
 from ._layout import ModelType, check_dims, default_dims, init_params, param_count, scratch_size, views
@@ -119,7 +120,7 @@ class Network:
     # -- inference -------------------------------------------------------------------
 
     def _coerce_x(self, x: Any) -> np.ndarray:
-        arr = _as_float_array(x, self._dtype, "x")
+        arr = as_real_array(x, "x").astype(self._dtype, copy=False)
         if arr.ndim != 1:
             raise ValueError(f"x must be a 1-D vector of length {self.input_size}, got shape {arr.shape}; "
                              "use infer_batch for 2-D input")
@@ -158,7 +159,7 @@ class Network:
 
     def infer_batch(self, X: np.ndarray) -> np.ndarray:
         """Run every row of ``X`` (n x input_size); row i equals ``infer(X[i])``."""
-        arr = _as_float_array(X, self._dtype, "X")
+        arr = as_real_array(X, "X").astype(self._dtype, copy=False)
         if arr.ndim != 2 or arr.shape[1] != self.input_size:
             raise ValueError(f"X must have shape (n, {self.input_size}), got {arr.shape}")
         arr = np.ascontiguousarray(arr)
@@ -180,28 +181,6 @@ class Network:
         _format.write(path, self.model_type, self.dims, self._params)
 
 
-def _as_float_array(value: Any, dtype: np.dtype, name: str) -> np.ndarray:
-    if isinstance(value, np.ndarray):
-        kind = value.dtype.kind
-    else:
-        try:
-            value = np.asarray(value)
-        except (ValueError, TypeError) as exc:
-            raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}: {exc}") from None
-        kind = value.dtype.kind
-    if kind not in "fiub":
-        raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
-    return np.asarray(value, dtype=dtype)
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def build_network(
     model_type: ModelType | str,
     input_size: int,
@@ -220,12 +199,12 @@ def build_network(
     """
     mt = ModelType.parse(model_type)
     cfg = resolve(config)
-    _check_int("input_size", input_size)
+    check_int("input_size", input_size)
     if hidden_size is not None:
-        _check_int("hidden_size", hidden_size)
+        check_int("hidden_size", hidden_size)
     if output_size is not None:
-        _check_int("output_size", output_size)
-    _check_int("seed", seed, minimum=0)
+        check_int("output_size", output_size)
+    check_int("seed", seed, minimum=0)
     dims = default_dims(mt, int(input_size), hidden_size, output_size)
     problem = check_dims(mt, dims)
     if problem:
