@@ -396,30 +396,6 @@ def _score_rows(pt, u, X, n, max_blocks, xh, out):
 
 # ------------------------------------------------------------------ helpers
 
-# numba's "workqueue" threading layer aborts the process if two threads launch
-# parallel regions at once; "omp" and "tbb" do not. The layer is only chosen at
-# the first parallel launch, so the first check runs a tiny probe kernel (under
-# the lock) to find out, and the answer is kept for the life of the process.
-_LAUNCH_LOCK = threading.Lock()
-_layer_is_threadsafe: bool | None = None
-
-
-def _pool_probe(out):
-    for i in prange(out.shape[0]):
-        out[i] = i
-
-
-def _launch_needs_lock() -> bool:
-    global _layer_is_threadsafe
-    if _layer_is_threadsafe is None:
-        with _LAUNCH_LOCK:
-            if _layer_is_threadsafe is None:
-                probe = _jit.specialise(_pool_probe, fastmath=False, parallel=True)
-                probe(np.empty(2, dtype=np.int64))
-                _layer_is_threadsafe = numba.threading_layer() != "workqueue"
-    return not _layer_is_threadsafe
-
-
 def _padded_width(n_columns: int, dtype: np.dtype) -> int:
     """Row length of the transposed store: ``n_columns`` padded to an odd number
     of 64-byte cache lines.
@@ -463,17 +439,6 @@ def _bad_row_error(status: int, row: int, func: str, single: bool) -> ValueError
         f"{func}: {where} contains NaN or inf; clean it first (e.g. np.nan_to_num) "
         "or drop it"
     )
-
-
-def _launch(kernel: Any, parallel: bool, config: EngineConfig, *args: Any) -> Any:
-    """Call ``kernel``, honouring the thread count and the workqueue guard."""
-    if not parallel:
-        return kernel(*args)
-    _jit.apply_threads(config)
-    if _launch_needs_lock():
-        with _LAUNCH_LOCK:
-            return kernel(*args)
-    return kernel(*args)
 
 
 # ------------------------------------------------------------------ engine
@@ -633,12 +598,12 @@ class AllocationEngine:
             self._seq += 1
             try:
                 if self._parallel:
-                    res = _launch(
-                        self._alloc_k, True, self._config,
+                    res = _jit.launch(
+                        self._alloc_k, self._config,
                         self._pt, self._n_columns, self._n_used, X, n, self._vigilance,
                         self._eta, self._max_blocks, xh, cols, scores, novel, self._S, self._tmp,
                     )
-                else:  # the common path, without _launch's extra call
+                else:  # the common path, without launch's extra call
                     res = self._alloc_k(
                         self._pt, self._n_columns, self._n_used, X, n, self._vigilance,
                         self._eta, 1, xh, cols, scores, novel, self._S, self._tmp,
@@ -734,10 +699,11 @@ class AllocationEngine:
         self, u: int, flat: np.ndarray, n: int, xh: np.ndarray, single: bool
     ) -> np.ndarray:
         out = np.empty((n, u), dtype=self._dtype)
-        status, row = _launch(
-            self._score_k, self._parallel, self._config,
-            self._pt, u, flat, n, self._max_blocks, xh, out,
-        )
+        args = (self._pt, u, flat, n, self._max_blocks, xh, out)
+        if self._parallel:
+            status, row = _jit.launch(self._score_k, self._config, *args)
+        else:
+            status, row = self._score_k(*args)
         if status != _OK:
             raise _bad_row_error(status, row, "scores", single)
         return out

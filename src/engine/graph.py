@@ -38,7 +38,6 @@ the lock briefly to copy one adjacency list.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Iterable, NamedTuple, Sequence
 
@@ -50,13 +49,6 @@ from . import _jit
 from ._validate import as_real_array, check_int
 from .config import EngineConfig, resolve
 
-# libgomp (numba's "omp" threading layer) spin-waits between parallel regions by
-# default. On a shared or oversubscribed machine that spinning steals the very
-# cores the kernel needs: top-10 over 100k x 128 measured 24 ms with spinning vs
-# 4 ms passive on this project's 2-core box. libgomp reads this once, when
-# numba first starts its thread pool, so it only takes effect if no parallel
-# kernel has run yet; an explicit user setting always wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Rows per parallel block below which splitting the search across threads costs
 # more (thread wake-up, per-block heaps) than it saves.
@@ -584,7 +576,6 @@ class KnowledgeGraph:
         args = (store.matrix, store.codes, store.code_scale, n, q32, half_abs_q, slack, k_eff)
         n_blocks = 1
         if self._config.parallel and n >= 2 * MIN_ROWS_PER_BLOCK:
-            _jit.apply_threads(self._config)
             n_blocks = min(BLOCKS_PER_THREAD * numba.get_num_threads(), n // MIN_ROWS_PER_BLOCK)
         if n_blocks == 1:
             ids, scores = self._topk_serial(*args, 1)
@@ -593,7 +584,7 @@ class KnowledgeGraph:
             # be descheduled, and a static split would make the query wait for it.
             previous = numba.set_parallel_chunksize(1)
             try:
-                ids, scores = self._topk(*args, n_blocks)
+                ids, scores = _jit.launch(self._topk, self._config, *args, n_blocks)
             finally:
                 numba.set_parallel_chunksize(previous)
         assert ids.shape[0] == k_eff

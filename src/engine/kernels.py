@@ -64,6 +64,8 @@ _SIGNATURES = (
 def _closed(dispatcher: Any) -> Any:
     """Compile (or load from numba's disk cache) the supported signatures, then
     refuse any other: a call with other types raises ``TypeError`` at once."""
+    if not hasattr(dispatcher, "disable_compile"):  # NUMBA_DISABLE_JIT=1: plain Python
+        return dispatcher
     for sig in _SIGNATURES:
         dispatcher.compile(sig)
     dispatcher.disable_compile()

@@ -269,9 +269,7 @@ def embed_texts(
         return out.astype(cfg.np_dtype)
     codes, offsets = _encode(texts)
     if cfg.parallel and len(texts) >= MIN_TEXTS_FOR_PARALLEL:
-        _jit.apply_threads(cfg)
-        kernel = _jit.for_config(_embed_hashed, cfg)
+        _jit.launch(_jit.for_config(_embed_hashed, cfg), cfg, codes, offsets, dim, ngram, out)
     else:
-        kernel = _jit.for_config(_embed_hashed, cfg, parallel=False)
-    kernel(codes, offsets, dim, ngram, out)
+        _jit.for_config(_embed_hashed, cfg, parallel=False)(codes, offsets, dim, ngram, out)
     return out.astype(cfg.np_dtype, copy=False)

@@ -169,9 +169,12 @@ class Network:
             return out
         blocks = min(n, numba.get_num_threads()) if self.config.parallel else 1
         scratch = np.empty((blocks, self._scratch_n), self._dtype)
-        _jit.apply_threads(self.config)
         a, b, c, d = self._ints
-        self._batch(arr, self._params, scratch, out, a, b, c, d)
+        args = (arr, self._params, scratch, out, a, b, c, d)
+        if self.config.parallel:
+            _jit.launch(self._batch, self.config, *args)
+        else:
+            self._batch(*args)
         return out
 
     # -- persistence ---------------------------------------------------------------
