@@ -90,6 +90,8 @@ def _pool_probe(out):
 
 def _launch_needs_lock() -> bool:
     global _layer_is_threadsafe
+    if numba.config.DISABLE_JIT:  # plain Python: no thread pool at all
+        return False
     if _layer_is_threadsafe is None:
         with _LAUNCH_LOCK:
             if _layer_is_threadsafe is None:
