@@ -80,6 +80,20 @@ def measure_mlp(quick: bool) -> list[Row]:
     # with the same arguments, bypassing only our wrapper.
     s = np.empty(net._scratch_n, net.dtype)
     raw = latencies_ns(net._one, (x, net.params, s, out, *net.dims), calls)
+    # And the kernel's own cost, called from inside a compiled loop.
+    from engine import _jit
+    from engine.neural import _kernels
+
+    kernel = _jit.for_config(_kernels._mlp_one, net.config, parallel=False)
+
+    @numba.njit
+    def loop(x, p, s, out, a, b, c, d, reps):
+        for _ in range(reps):
+            kernel(x, p, s, out, a, b, c, d)
+
+    reps = 20_000
+    m = interleaved_medians({"loop": (loop, (x, net.params, s, out, *net.dims, reps))},
+                            rounds=5 if quick else 15, inner=1)
     p = lambda a, q: float(np.percentile(a, q))  # noqa: E731
     rows = [
         Row("MLP infer(x), input 50 (50-32-16-8)", "p50 <= 0.5 us, p99 <= 1 us",
@@ -90,6 +104,8 @@ def measure_mlp(quick: bool) -> list[Row]:
             p(into, 50) <= 500 and p(into, 99) <= 1000),
         Row("  context: compiled kernel called directly", "-",
             f"p50 {us(p(raw, 50))}, p99 {us(p(raw, 99))}", None),
+        Row("  context: kernel inside a compiled loop", "-",
+            f"{us(m['loop'] / reps * 1e9)} per forward pass (median of rounds)", None),
         Row("  context: empty timed call (timer cost)", "-",
             f"p50 {us(p(timer, 50))}, p99 {us(p(timer, 99))}", None),
     ]
