@@ -36,7 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .allocation import Allocation, AllocationEngine
-from ._validate import check_int
+from ._validate import as_real_array, check_int
 from .config import EngineConfig, resolve
 from .graph import KnowledgeGraph
 from .text import DEFAULT_MAX_CHARS, DEFAULT_NGRAM, DEFAULT_OVERLAP, Chunk, chunk_text, embed_texts
@@ -155,10 +155,7 @@ class NeuromorphicSystem:
         return emb
 
     def _check_matrix(self, embeddings: object, what: str) -> np.ndarray:
-        try:
-            emb = np.asarray(embeddings, dtype=self._config.np_dtype)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{what} must be a numeric array: {exc}") from None
+        emb = as_real_array(embeddings, what).astype(self._config.np_dtype, copy=False)
         if emb.ndim != 2 or emb.shape[1] != self._dim:
             raise ValueError(
                 f"{what} must have shape (n, {self._dim}), got {emb.shape}"
@@ -262,11 +259,12 @@ class NeuromorphicSystem:
 
     def process_allocation_request(self, x: Sequence[float] | np.ndarray) -> Allocation:
         """Allocate one embedding vector of length ``dim``."""
-        if np.ndim(x) != 1:
+        arr = as_real_array(x, "embedding")
+        if arr.ndim != 1:
             raise ValueError(
-                f"embedding must be one 1-D vector of length {self._dim}, got shape {np.shape(x)}"
+                f"embedding must be one 1-D vector of length {self._dim}, got shape {arr.shape}"
             )
-        vec = self._check_matrix(np.asarray(x)[None, :], "embedding")
+        vec = self._check_matrix(arr[None, :], "embedding")
         return self.allocator.allocate(vec[0])
 
     def execute_query(self, text: str, k: int) -> QueryResult:
