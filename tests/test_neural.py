@@ -327,3 +327,12 @@ def test_no_nrt_allocations_in_the_hot_path():
     out = subprocess.run([sys.executable, "-c", NRT_SCRIPT], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_read_only_and_reversed_input():
+    net = build_network("mlp", 5, config=CONFIGS["f32"])
+    x = np.arange(5, dtype=np.float32)
+    ro = x.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(net.infer(ro), net.infer(x))
+    np.testing.assert_array_equal(net.infer(x[::-1]), net.infer(x[::-1].copy()))
