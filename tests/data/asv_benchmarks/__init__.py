@@ -1,0 +1,1 @@
+"""Fixture asv benchmark directory for tests/test_suite_config.py."""

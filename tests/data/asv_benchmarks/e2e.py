@@ -1,0 +1,6 @@
+"""Fixture: e2e family."""
+
+
+class ProcessDocument:
+    def time_process(self):
+        pass

@@ -1,0 +1,6 @@
+"""Fixture: memory family."""
+
+
+class Construction:
+    def peakmem_build(self):
+        pass

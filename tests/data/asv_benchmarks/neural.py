@@ -1,0 +1,6 @@
+"""Fixture: neural family."""
+
+
+class SingleInference:
+    def time_infer(self):
+        pass

@@ -1,0 +1,6 @@
+"""Fixture: weights family."""
+
+
+class LoadNetwork:
+    def time_load(self):
+        pass

@@ -1,0 +1,2 @@
+def time_ok():
+    pass
