@@ -336,6 +336,14 @@ def test_cli_validate_lists_every_error_first_first(tmp_path, capsys):
     assert err[1].startswith(f"{path}:9:1: ") and len(err) == 2
 
 
+def test_cli_validate_select_error_names_the_benchmark_dir(tmp_path, capsys):
+    path = _write(tmp_path, _sub('select: "^allocation"', 'select: "^nothing"'))
+    assert main(["config", "validate", str(path), "--benchmarks", str(FIXTURE_BENCH)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:8:17: configs['s:1.0.0'].benchmarks[0].select: '^nothing' matches none of "
+        f"the 9 asv benchmarks found in {FIXTURE_BENCH}\n")
+
+
 def test_cli_validate_bad_benchmark_dir_exits_2(capsys):
     rc = main(["config", "validate", str(SHIPPED), "--benchmarks",
                str(DATA / "asv_benchmarks_broken")])
@@ -401,9 +409,10 @@ def test_console_script_exit_codes(tmp_path):
     script = str(Path(sys.executable).parent / "benchwatch")
     ok = subprocess.run([script, "config", "validate", str(SHIPPED),
                          "--benchmarks", str(FIXTURE_BENCH)],
-                        capture_output=True, text=True)
+                        capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     bad = _write(tmp_path, _sub("    name: s\n", "    name: s\n    name: s\n"))
-    run = subprocess.run([script, "config", "validate", str(bad)], capture_output=True, text=True)
+    run = subprocess.run([script, "config", "validate", str(bad)],
+                         capture_output=True, text=True, check=False)
     assert run.returncode == 2
     assert run.stderr == f"{bad}:4:5: YAML: duplicate key 'name' (first defined on line 3)\n"

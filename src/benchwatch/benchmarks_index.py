@@ -18,9 +18,9 @@ import importlib
 import inspect
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
 
 from .errors import UserError
 
@@ -94,7 +94,7 @@ def _import(package: str, relname: str, shown_root: Path) -> ModuleType:
         where = f"{module_file}:{exc.lineno}:{exc.offset}" if exc.lineno else str(module_file)
         raise UserError(f"{where}: cannot import benchmark module {relname!r}: "
                         f"SyntaxError: {exc.msg}") from None
-    except (Exception, SystemExit) as exc:
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code
         line = _line_in(exc, module_file)
         raise UserError(
             f"cannot import benchmark module {relname!r}: {type(exc).__name__}: {exc}",

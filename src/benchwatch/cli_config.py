@@ -12,8 +12,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .suite_config import ConfigError
 
 DEFAULT_CONFIG = Path("configs") / "suites.yaml"
 
@@ -121,10 +125,9 @@ def default_benchmark_dir(config_path: Path) -> Path | None:
     return None
 
 
-def _print_errors(exc: UserError, args: argparse.Namespace) -> int:
-    from .suite_config import ConfigError
-
-    if args.debug or not isinstance(exc, ConfigError):
+def _print_errors(exc: ConfigError, args: argparse.Namespace) -> int:
+    """One ``path:line:col: reason`` per line, so the first line is the first error."""
+    if args.debug:
         raise exc
     for line in exc.errors:
         print(line, file=sys.stderr)
@@ -142,7 +145,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
         names = discover(bench_dir)
     try:
-        loaded = suite_config.load(path, names)
+        loaded = suite_config.load(path, names, names_from=str(bench_dir))
     except suite_config.ConfigError as exc:
         return _print_errors(exc, args)
     checked = f", selects checked against {len(names)} asv benchmarks in {bench_dir}" \

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .errors import UserError
 
@@ -258,11 +259,13 @@ def resolve(suite_file: SuiteFile, spec: str, env: str | None = None) -> Resolve
 # --------------------------------------------------------------------------- load
 
 
-def load(path: Path | str, benchmark_names: Iterable[str] | None = None) -> SuiteFile:
+def load(path: Path | str, benchmark_names: Iterable[str] | None = None, *,
+         names_from: str | None = None) -> SuiteFile:
     """Read and validate a suite config file.
 
     With ``benchmark_names`` (from ``benchmarks_index.discover``) every ``select`` must
-    match at least one of them. Raises ``ConfigError`` listing every problem found.
+    match at least one of them; ``names_from`` (say, the benchmark directory) is named in
+    that message. Raises ``ConfigError`` listing every problem found.
     """
     path = Path(path)
     try:
@@ -271,7 +274,8 @@ def load(path: Path | str, benchmark_names: Iterable[str] | None = None) -> Suit
         raise UserError("config file not found", path=str(path)) from None
     except OSError as exc:
         raise UserError(f"cannot read config file: {exc.strerror}", path=str(path)) from None
-    v = _Validator(str(path), None if benchmark_names is None else list(benchmark_names))
+    v = _Validator(str(path), None if benchmark_names is None else list(benchmark_names),
+                   names_from)
     text = v.decode(raw)
     if text is not None:
         v.check_tabs(text)
@@ -293,9 +297,10 @@ _Pos = tuple[int, int]
 class _Validator:
     """Walks the ruamel round-trip tree, collecting located errors."""
 
-    def __init__(self, path: str, benchmark_names: list[str] | None):
+    def __init__(self, path: str, benchmark_names: list[str] | None, names_from: str | None):
         self.path = path
         self.benchmark_names = benchmark_names
+        self.names_from = f" in {names_from}" if names_from else ""
         self.errors: list[tuple[_Pos, int, str]] = []
 
     # ---- plumbing
@@ -340,7 +345,7 @@ class _Validator:
                 if exc.context_mark is not None:
                     problem += f" (first defined on line {exc.context_mark.line + 1})"
             self.err(pos, f"YAML: {problem}")
-        except Exception as exc:  # ruamel raises a few unmarked kinds; none may escape
+        except Exception as exc:  # noqa: BLE001 - ruamel raises unmarked kinds; none may escape
             self.err((1, 1), f"YAML: {type(exc).__name__}: {exc}")
         return None
 
@@ -349,7 +354,8 @@ class _Validator:
         try:
             line, col = node.lc.key(key)
             return line + 1, col + 1
-        except Exception:  # merged (<<) keys carry no position of their own
+        except (KeyError, IndexError, TypeError, AttributeError):
+            # merged (<<) keys carry no position of their own
             return _Validator.node_pos(node)
 
     @staticmethod
@@ -360,7 +366,7 @@ class _Validator:
             else:
                 line, col = node.lc.value(key)
             return line + 1, col + 1
-        except Exception:
+        except (KeyError, IndexError, TypeError, AttributeError):
             return _Validator.node_pos(node)
 
     @staticmethod
@@ -616,7 +622,7 @@ class _Validator:
         if self.benchmark_names is not None and not any(
                 regex.search(name) for name in self.benchmark_names):
             self.err(pos, f"{where}: {pattern!r} matches none of the "
-                          f"{len(self.benchmark_names)} asv benchmarks found")
+                          f"{len(self.benchmark_names)} asv benchmarks found{self.names_from}")
             return None
         return pattern
 

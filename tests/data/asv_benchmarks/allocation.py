@@ -2,7 +2,7 @@
 
 
 class AllocateLatency:
-    params = [10, 100]
+    params = [10, 100]  # noqa: RUF012 - asv's own convention
 
     def setup(self, n):
         raise AssertionError("discovery must not run setup")
