@@ -100,8 +100,16 @@ def measure(op: Callable[[int], None], *, ops: int, threads: int = 1, warmup: in
 
 
 class _Metrics:
-    """Base of the percentile benchmarks: subclasses set ``params``/``param_names``
-    and implement ``measure(*params) -> dict`` (see ``measure`` above)."""
+    """Base of the percentile benchmarks: subclasses set ``params``/``param_names``,
+    implement ``measure(*params) -> dict`` (see ``measure`` above), and define
+
+        def setup_cache(self):
+            return self._measure_all()
+
+    in their own body. asv keys its setup cache by the module and line of the
+    ``setup_cache`` function, so an inherited one would be shared by every
+    subclass; ``tests/test_asv_suite.py`` checks each class has its own.
+    """
 
     timeout = 600
     params: Any = []
@@ -113,7 +121,7 @@ class _Metrics:
         grids = self.params if len(self.param_names) > 1 else [self.params]
         return list(itertools.product(*grids))
 
-    def setup_cache(self) -> dict:
+    def _measure_all(self) -> dict:
         return {combo: self.measure(*combo) for combo in self._combos()}
 
     def measure(self, *params: Any) -> dict[str, float]:  # pragma: no cover - abstract

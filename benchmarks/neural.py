@@ -24,6 +24,9 @@ class SingleInference(_Metrics):
     params = [MODEL_TYPES, [10, 50, 100, 500]]
     param_names = ["model_type", "input_size"]
 
+    def setup_cache(self):
+        return self._measure_all()
+
     def measure(self, model_type, input_size):
         net = _net(model_type, input_size)
         xs = _inputs(64, input_size, net.dtype)
@@ -56,6 +59,9 @@ class BatchInference(_Metrics):
 
     params = [MODEL_TYPES, [1000, 5000, 10000], [1, 4, 8]]
     param_names = ["model_type", "iterations", "concurrency"]
+
+    def setup_cache(self):
+        return self._measure_all()
 
     def measure(self, model_type, iterations, concurrency):
         net = _net(model_type, 50)
