@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -239,10 +240,11 @@ def test_discover_names_the_broken_module_and_line():
     assert "No module named 'no_such_module_for_benchwatch_tests'" in message
 
 
-def test_discover_leaves_sys_path_and_modules_clean():
+def test_discover_leaves_sys_path_modules_and_environ_clean():
     before_path = list(sys.path)
     discover(FIXTURE_BENCH)
     assert sys.path == before_path
+    assert "BENCHWATCH_FIXTURE_IMPORTED" not in os.environ
     assert not any(m == "asv_benchmarks" or m.startswith("asv_benchmarks.")
                    for m in sys.modules)
 

@@ -9,13 +9,16 @@ and module-level functions and class methods whose names start with one of asv's
 prefixes are benchmarks, named ``module.Class.method`` relative to the directory.
 
 This module imports benchmark modules (their top-level code runs) but never calls a
-``setup`` or a benchmark, and never imports asv.
+``setup`` or a benchmark, and never imports asv. What the imports change in
+``sys.path``, ``sys.modules`` and ``os.environ`` is undone afterwards: a benchmark
+package may set variables such as ``NUMBA_NRT_STATS`` for its own runs.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -46,6 +49,7 @@ def discover(benchmark_dir: Path) -> list[str]:
     # Another directory with the same basename (say, a test fixture named like the
     # real one) may already be imported; set it aside so each call sees its own files.
     saved = _pop_package(package)
+    saved_environ = dict(os.environ)
     sys.path.insert(0, str(root.parent))
     importlib.invalidate_caches()
     try:
@@ -60,6 +64,7 @@ def discover(benchmark_dir: Path) -> list[str]:
             pass
         _pop_package(package)
         sys.modules.update(saved)
+        _restore_environ(saved_environ)
     return sorted(set(names))
 
 
@@ -69,6 +74,14 @@ def _pop_package(package: str) -> dict[str, ModuleType]:
         if name == package or name.startswith(package + "."):
             popped[name] = sys.modules.pop(name)
     return popped
+
+
+def _restore_environ(saved: dict[str, str]) -> None:
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    for name, value in saved.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 def _module_names(root: Path) -> list[str]:

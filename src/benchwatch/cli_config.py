@@ -7,10 +7,8 @@ subcommand runs, so ``benchwatch --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,6 +154,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def render(resolved_dict: dict, fmt: str) -> str:
     if fmt == "json":
+        import json
+
         return json.dumps(resolved_dict, indent=2) + "\n"
     import yaml
 
@@ -165,6 +165,8 @@ def render(resolved_dict: dict, fmt: str) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    import tempfile
+
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UserError("output directory does not exist", path=str(directory))
