@@ -90,9 +90,6 @@ class BenchmarkEntry:
     parameters: Parameters = Parameters()
     success_criteria: SuccessCriteria = SuccessCriteria()
 
-    def selects(self, asv_name: str) -> bool:
-        return re.search(self.select, asv_name) is not None
-
 
 @dataclass(frozen=True)
 class Suite:
