@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_config  # argparse only; its loader is imported when it runs
 
     cli_config.setup_arguments(subparsers)
+    from . import run  # argparse only; asv and the loader are used when it runs
+
+    run.setup_arguments(subparsers)
     return parser
 
 
