@@ -101,8 +101,8 @@ def test_malformed_entry_skips_only_that_benchmark(results_dir):
                                      "mod.time_plain": [[2.0], []]}))
     loaded = results.load(results_dir, commit="eeeeeeee")
     assert [(r.benchmark, r.value) for r in loaded.rows] == [("mod.time_plain", 2.0)]
-    assert loaded.problems == (f"{path}: benchmark 'mod.Grid.track_x': malformed entry "
-                               "(1 values for 2 parameter combinations); skipped",)
+    assert loaded.problems == ((f"{path}: benchmark 'mod.Grid.track_x': malformed entry "
+                               "(1 values for 2 parameter combinations); skipped"),)
 
 
 def test_filters_by_machine_and_commit(results_dir):
@@ -130,5 +130,5 @@ def test_real_metpy_history():
     assert (row.number, row.repeat, row.samples) == (2, 10, None)
     assert sum(1 for r in loaded.rows if r.value is None) == 111
     assert {r.env for r in loaded.rows} == {
-        "virtualenv-py3.12-matplotlib-netcdf4-numpy-pandas-pint-pooch-pyproj-scipy-"
-        "traitlets-xarray"}
+        ("virtualenv-py3.12-matplotlib-netcdf4-numpy-pandas-pint-pooch-pyproj-scipy-"
+        "traitlets-xarray")}

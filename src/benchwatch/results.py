@@ -20,9 +20,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import UserError
 
@@ -218,8 +219,8 @@ def _benchmarks_info(path: Path, problems: list[str], strict: bool) -> dict[str,
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
-            raise ValueError("top level is not an object")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise TypeError("top level is not an object")
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
         if strict:
             raise UserError(f"unreadable benchmarks.json ({exc})", path=str(path)) from None
         problems.append(f"{path}: unreadable benchmarks.json ({exc}); units unknown")

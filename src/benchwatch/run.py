@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import shlex
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .errors import UserError
 
