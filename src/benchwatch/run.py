@@ -92,18 +92,7 @@ def benchmark_params(benchmark_dir: Path) -> dict[str, BenchParams]:
     out: dict[str, BenchParams] = {}
     try:
         for name in names:
-            parts = name.split(".")
-            obj: Any = None
-            for cut in range(len(parts) - 1, 0, -1):
-                try:
-                    obj = importlib.import_module(".".join([package, *parts[:cut]]))
-                except ImportError:
-                    continue
-                holders = [obj]
-                for attr in parts[cut:]:
-                    obj = getattr(obj, attr)
-                    holders.append(obj)
-                break
+            holders = _holders(package, name)
             func, owner = holders[-1], holders[-2]
             params = _first_attr((func, owner), "params", [])
             pnames = _first_attr((func, owner), "param_names", [])
@@ -124,6 +113,24 @@ def benchmark_params(benchmark_dir: Path) -> dict[str, BenchParams]:
         sys.modules.update(saved)
         bi._restore_environ(saved_environ)
     return out
+
+
+def _holders(package: str, name: str) -> list[Any]:
+    """[module, (class,) function] for a discovered ``module[.sub].Class.method`` name."""
+    import importlib
+
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join([package, *parts[:cut]]))
+        except ImportError:
+            continue
+        holders = [obj]
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+            holders.append(obj)
+        return holders
+    raise UserError(f"cannot import the module of benchmark {name!r}")  # pragma: no cover
 
 
 def _first_attr(objs: Iterable[Any], attr: str, default: Any) -> Any:
