@@ -94,7 +94,9 @@ def measure(op: Callable[[int], None], *, ops: int, threads: int = 1, warmup: in
         "p99": float(np.percentile(lat, 99)),
         "mean": float(lat.mean()),
         "throughput": calls * units_per_op / wall if wall > 0 else math.nan,
-        "cpu": 100.0 * cpu_s / wall if wall > 0 else math.nan,
+        # Percent of the whole machine (all cores busy = 100), so that limits
+        # mean the same on runners with different core counts.
+        "cpu": 100.0 * cpu_s / (wall * (psutil.cpu_count() or 1)) if wall > 0 else math.nan,
         "nrt": (nrt1 - nrt0) / calls,
     }
 

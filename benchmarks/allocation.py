@@ -50,6 +50,9 @@ class AllocateTime:
     def time_allocate(self, input_size):
         self.eng.allocate(self.x)
 
+    def peakmem_allocate(self, input_size):
+        self.eng.allocate(self.x)
+
 
 class BatchThroughput(_Metrics):
     """``allocate_batch`` calls from several threads sharing one engine."""

@@ -73,6 +73,9 @@ class DocumentTime:
     def time_process_document(self):
         self.system.process_document(self.doc)
 
+    def peakmem_process_document(self):
+        self.system.process_document(self.doc)
+
 
 STAGES = ["ingest", "embed", "allocate", "graph_update", "query"]
 
