@@ -26,12 +26,17 @@ static history site. asv stays the runner; benchwatch is the analysis.
 """
 
 EPILOG = """\
+examples:
+  benchwatch config validate                 check configs/suites.yaml against benchmarks/
+  benchwatch config show ci-fast --env ci    the merged suite a CI runner gets
+  benchwatch run ci-fast --env local         run a suite through asv, print its pass/fail table
+  benchwatch run ci-fast --dry-run           show the asv commands without running them
+
 exit codes:
   0  ok, or the gate passed
-  1  the gate failed (a regression)
+  1  the gate failed (a regression or a failed success criterion)
   2  usage, config or data error; the message names the file, line and cause
 
-Commands arrive with the analysis, action and site work (see README.md).
 Run 'benchwatch COMMAND --help' for a command's options.
 """
 
