@@ -7,7 +7,6 @@ subcommand runs, so ``benchwatch --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,30 +162,9 @@ def render(resolved_dict: dict, fmt: str) -> str:
                           allow_unicode=True)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
-    import tempfile
-
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserError("output directory does not exist", path=str(directory))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def run_show(args: argparse.Namespace) -> int:
     from . import suite_config
+    from .output import emit
 
     path = args.config or find_config()
     try:
@@ -194,13 +172,5 @@ def run_show(args: argparse.Namespace) -> int:
     except suite_config.ConfigError as exc:
         return _print_errors(exc, args)
     resolved = suite_config.resolve(loaded, args.suite, env=args.env)
-    text = render(resolved.to_dict(), args.format)
-    if args.output is not None:
-        try:
-            write_atomically(args.output, text)
-        except OSError as exc:
-            raise UserError(f"cannot write output: {exc.strerror}",
-                            path=str(args.output)) from None
-    else:
-        sys.stdout.write(text)
+    emit(render(resolved.to_dict(), args.format), args.output)
     return 0

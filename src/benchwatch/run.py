@@ -500,7 +500,8 @@ def default_machine() -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     from . import suite_config
-    from .cli_config import find_config, write_atomically
+    from .cli_config import find_config
+    from .output import emit, write_atomically
 
     config_path = args.config or find_config()
     resolved = suite_config.resolve(suite_config.load(config_path), args.suite,
@@ -520,7 +521,7 @@ def run_command(args: argparse.Namespace) -> int:
     commands = asv_commands(asv_executable(), conf_path, machine, regexes, attrs, args.quick,
                             args.range, args.asv_env, commit)
     if args.dry_run:
-        _emit(render_dry_run(selections, commands, conf_path, conf["results_dir"]), args)
+        emit(render_dry_run(selections, commands, conf_path, conf["results_dir"]), args.output)
         return 0
     if not selections:
         raise UserError(f"suite {resolved.name}:{resolved.version} selects no benchmark",
@@ -544,21 +545,8 @@ def run_command(args: argparse.Namespace) -> int:
     verdict = Verdict(resolved.name, resolved.version, args.env, machine, commit,
                       tuple(evaluate(resolved, selections, loaded.rows)),
                       resolved.gates.min_success_rate)
-    _emit(render(verdict, args.format), args)
+    emit(render(verdict, args.format), args.output)
     return 0 if verdict.passed else 1
-
-
-def _emit(text: str, args: argparse.Namespace) -> None:
-    if args.output is not None:
-        from .cli_config import write_atomically
-
-        try:
-            write_atomically(args.output, text)
-        except OSError as exc:
-            raise UserError(f"cannot write output: {exc.strerror}",
-                            path=str(args.output)) from None
-    else:
-        sys.stdout.write(text)
 
 
 RUN_EPILOG = """\
