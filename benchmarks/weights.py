@@ -9,7 +9,8 @@ from engine import ModelType, build_network, load_network
 MODEL_TYPES = [m.name for m in ModelType]
 # Large enough (several MB) that a load measures reading, not Python overhead.
 INPUT_SIZE = 1024
-HIDDEN = {"MLP": 1024, "CNN1D": 64, "LSTM": 256, "SPIKING": 2048}
+# (CNN1D's weights are per channel, so it needs many channels to reach MBs.)
+HIDDEN = {"MLP": 1024, "CNN1D": 131072, "LSTM": 256, "SPIKING": 2048}
 
 
 class LoadNetwork:
