@@ -294,3 +294,11 @@ def test_real_run_on_a_clone(tmp_path):
     dot = [r for r in rows if r.benchmark == "simd.DotProduct.time_dot_simd"]
     assert dot[0].params == ("64",) and dot[0].ok and dot[0].unit == "seconds"
     assert not any(math.isfinite(r.value or math.nan) for r in dot[1:])
+
+
+def test_ranges_may_follow_options(capsys):
+    from benchwatch.cli import main
+
+    assert main(["run", "ci-fast", "--env", "ci", "--dry-run", "HEAD~1..HEAD", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert "'HEAD~1..HEAD' HEAD" in out or "HEAD~1..HEAD HEAD" in out

@@ -71,7 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # argparse cannot take a trailing positional list after options that follow
+    # the first positional ("run SUITE --env ci HEAD~1..HEAD"); commands that
+    # accept such a list name it in ``trailing_positionals`` and get the leftovers.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        target = getattr(args, "trailing_positionals", None)
+        if target is None or any(e.startswith("-") for e in extras):
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        setattr(args, target, list(getattr(args, target)) + extras)
     if getattr(args, "command", None) is None:
         parser.print_help()
         return 0

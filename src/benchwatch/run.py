@@ -574,6 +574,7 @@ def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("suite", metavar="SUITE[:VERSION]", help="suite name, optionally a version")
     p.add_argument("range", nargs="*", metavar="RANGE",
                    help="asv commit range(s) (default: HEAD^!); the last one's tip is gated")
+    p.set_defaults(trailing_positionals="range")
     p.add_argument("--env", default="local", metavar="ENV",
                    help="suite environment whose overrides apply (default: local)")
     p.add_argument("--machine", metavar="NAME",
