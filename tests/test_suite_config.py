@@ -29,9 +29,11 @@ REAL_BENCH = ROOT / "benchmarks"
 FIXTURE_NAMES = [
     "allocation.AllocateLatency.time_allocate",
     "allocation.AllocateLatency.track_latency_p99_ns",
+    "allocation.BatchThroughput.track_throughput_ops_s",
     "allocation.time_module_level",
     "e2e.ProcessDocument.time_process",
     "memory.Construction.peakmem_build",
+    "neural.BatchInference.track_throughput_ops_s",
     "neural.SingleInference.time_infer",
     "simd.DotProduct.track_speedup",
     "sub.nested.mem_nested",
@@ -121,7 +123,7 @@ BAD = [
     ("invalid-regex", _sub('select: "^allocation"', 'select: "(alloc"'), "8:17",
      "invalid regular expression '(alloc'"),
     ("select-matches-nothing", _sub('select: "^allocation"', 'select: "^nothing\\\\."'), "8:17",
-     "matches none of the 9 asv benchmarks found"),
+     "matches none of the 11 asv benchmarks found"),
     ("override-unknown-entry",
      BASE + "environments:\n  ci:\n    parameter_overrides:\n      nope: {sample_size: 10}\n",
      "12:7", "no benchmark entry named 'nope' in any suite; known entries: a"),
@@ -343,7 +345,7 @@ def test_cli_validate_select_error_names_the_benchmark_dir(tmp_path, capsys):
     assert main(["config", "validate", str(path), "--benchmarks", str(FIXTURE_BENCH)]) == 2
     assert capsys.readouterr().err == (
         f"{path}:8:17: configs['s:1.0.0'].benchmarks[0].select: '^nothing' matches none of "
-        f"the 9 asv benchmarks found in {FIXTURE_BENCH}\n")
+        f"the 11 asv benchmarks found in {FIXTURE_BENCH}\n")
 
 
 def test_cli_validate_bad_benchmark_dir_exits_2(capsys):

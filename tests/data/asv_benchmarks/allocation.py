@@ -28,3 +28,8 @@ def time_module_level():
 
 def not_a_benchmark():
     pass
+
+
+class BatchThroughput:
+    def track_throughput_ops_s(self):
+        return 0
