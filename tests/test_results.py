@@ -4,13 +4,18 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchwatch import results
 from benchwatch.errors import UserError
 from benchwatch.results import Row
 
-METPY = Path("/work/shared/data/real-asv/metpy-benchmark/results")
+# shared/ sits beside the checkout (CI lays a copy next to its clone).
+_METPY_REL = Path("data/real-asv/metpy-benchmark/results")
+METPY = next((base / _METPY_REL for base in (Path(__file__).resolve().parents[2] / "shared",
+                                              Path("/work/shared"))
+              if (base / _METPY_REL).is_dir()), Path("/work/shared") / _METPY_REL)
 COLUMNS = ["result", "params", "version", "started_at", "duration",
            "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75",
            "stats_number", "stats_repeat", "samples", "profile"]
@@ -132,3 +137,24 @@ def test_real_metpy_history():
     assert {r.env for r in loaded.rows} == {
         ("virtualenv-py3.12-matplotlib-netcdf4-numpy-pandas-pint-pooch-pyproj-scipy-"
         "traitlets-xarray")}
+
+
+def test_aa_noise_script_on_fixed_samples(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "aa_noise", Path(__file__).resolve().parents[1] / "scripts" / "aa_noise.py")
+    aa = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aa)
+
+    def entry(samples):
+        # result, params, version, started_at, duration, ci_a, ci_b, q25, q75, number, repeat, samples, profile
+        return [[float(np.median(samples))], [], "v1", 0, 1.0, None, None, None, None, [1], [len(samples)],
+                [samples], None]
+
+    one = _write(tmp_path / "one.json", _result_file(results_={"m.C.time_x": entry([1.0, 1.0, 1.0, 1.0])}))
+    two = _write(tmp_path / "two.json", _result_file(results_={"m.C.time_x": entry([1.1, 1.1, 1.1, 1.1])}))
+    assert aa.main([str(one), str(two)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "A/A median diff  +10.0%" in out[0]
+    assert out[-1] == "1 benchmarks: median CV 0.0%, median |A/A diff| 10.0%, max |A/A diff| 10.0%"
