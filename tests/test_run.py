@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchwatch import cli, run, suite_config
+from benchwatch import cli, fingerprint, run, suite_config
 from benchwatch.results import Row
 from benchwatch.run import BenchParams, Check, Verdict
 
@@ -288,6 +288,11 @@ def test_real_run_on_a_clone(tmp_path):
     assert len(files) == 1 and files[0].startswith(head[:8])
     assert (clone / ".asv/suites/tiny-0.1.0-local/asv.conf.json").is_file()
     assert "asv machine --yes --machine testbox" in proc.stderr
+    # the fingerprint: asv copies the governor benchwatch stamped into every result
+    governor = fingerprint.cpu_governor()
+    assert json.loads((home / ".asv-machine.json").read_text())["testbox"]["governor"] == governor
+    assert json.loads((results_dir / "machine.json").read_text())["governor"] == governor
+    assert json.loads((results_dir / files[0]).read_text())["params"]["governor"] == governor
     from benchwatch import results
 
     rows = results.load(clone / ".asv/results/tiny-local").rows

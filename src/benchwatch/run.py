@@ -6,7 +6,8 @@
    a parameter value).
 3. Write a derived asv config whose ``results_dir`` is ``.asv/results/<suite>-<env>``, so
    results of different suites and environments never mix.
-4. Run ``asv machine`` and ``asv run`` (output streamed to stderr). asv's exit code is not
+4. Run ``asv machine``, add the CPU governor to the machine's entry
+   (``benchwatch.fingerprint``), and run ``asv run`` (output streamed to stderr). asv's exit code is not
    the verdict: ``asv run`` exits 2 whenever any benchmark errored.
 5. Read the results written for the head commit (``benchwatch.results``) and check every
    entry's ``success_criteria``: pass, fail or missing (no result is never a pass).
@@ -531,6 +532,9 @@ def run_command(args: argparse.Namespace) -> int:
     write_atomically(conf_path, json.dumps(conf, indent=4) + "\n")
     if _stream(commands[0], repo) != 0:
         raise UserError(f"'asv machine' failed for machine {machine!r}", path=str(conf_path))
+    from . import fingerprint
+
+    fingerprint.stamp_machine(machine, fingerprint.host_facts())
     code = _stream(commands[1], repo)  # 2 just means some benchmark errored
 
     from . import results
