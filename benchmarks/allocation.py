@@ -5,7 +5,7 @@ import numpy as np
 
 from engine import AllocationEngine
 
-from ._measure import _Metrics, compile_snippet, measure
+from ._measure import TIME_ROUNDS, _Metrics, compile_snippet, measure
 
 N_COLUMNS = 1024
 
@@ -38,6 +38,8 @@ class AllocateLatency(_Metrics):
 
 class AllocateTime:
     """asv's own timing of ``allocate`` (samples for the regression gate)."""
+
+    rounds = TIME_ROUNDS
 
     params = [10, 100, 1000]
     param_names = ["input_size"]

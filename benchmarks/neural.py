@@ -5,7 +5,7 @@ import numpy as np
 
 from engine import ModelType, build_network
 
-from ._measure import _Metrics, compile_snippet, measure
+from ._measure import TIME_ROUNDS, _Metrics, compile_snippet, measure
 
 MODEL_TYPES = [m.name for m in ModelType]
 
@@ -36,6 +36,8 @@ class SingleInference(_Metrics):
 
 class InferTime:
     """asv's own timing of ``infer`` (samples for the regression gate)."""
+
+    rounds = TIME_ROUNDS
 
     params = [MODEL_TYPES, [50]]
     param_names = ["model_type", "input_size"]

@@ -5,6 +5,8 @@ import numpy as np
 
 from engine import kernels
 
+from ._measure import TIME_ROUNDS
+
 SIZES = [64, 128, 256, 512, 1024]
 
 
@@ -15,6 +17,8 @@ def _pair(n: int):
 
 class DotProduct:
     """asv's timing of each kernel, called from Python."""
+
+    rounds = TIME_ROUNDS
 
     params = SIZES
     param_names = ["size"]

@@ -6,6 +6,8 @@ import time
 
 from engine import ModelType, build_network, load_network
 
+from ._measure import TIME_ROUNDS
+
 MODEL_TYPES = [m.name for m in ModelType]
 # Large enough (several MB) that a load measures reading, not Python overhead.
 INPUT_SIZE = 1024
@@ -14,6 +16,7 @@ HIDDEN = {"MLP": 1024, "CNN1D": 131072, "LSTM": 256, "SPIKING": 2048}
 
 
 class LoadNetwork:
+    rounds = TIME_ROUNDS
     params = MODEL_TYPES
     param_names = ["model_type"]
     timeout = 300
