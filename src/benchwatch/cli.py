@@ -11,6 +11,7 @@ Command modules are imported lazily so ``--help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Sequence
 
@@ -41,6 +42,11 @@ Run 'benchwatch COMMAND --help' for a command's options.
 """
 
 
+#: Modules that add a subcommand, in the order ``--help`` lists them.
+COMMAND_MODULES = ("cli_config", "run", "compare", "gate", "changes", "trends", "baselines",
+                   "calibrate")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on usage errors already; keep its message to one line."""
 
@@ -60,12 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show full tracebacks for errors"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import cli_config  # argparse only; its loader is imported when it runs
-
-    cli_config.setup_arguments(subparsers)
-    from . import run  # argparse only; asv and the loader are used when it runs
-
-    run.setup_arguments(subparsers)
+    # Each module's setup_arguments only declares options; heavy imports (scipy,
+    # numpy, asv) happen inside the function that runs the command.
+    for name in COMMAND_MODULES:
+        importlib.import_module(f".{name}", __package__).setup_arguments(subparsers)
     return parser
 
 

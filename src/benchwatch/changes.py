@@ -1,0 +1,16 @@
+"""``benchwatch changes``: placeholder until this command lands (issue 4)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import UserError
+
+
+def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("changes", help="(being built)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    raise UserError("'benchwatch changes' is not built yet")

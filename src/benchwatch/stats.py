@@ -1,0 +1,154 @@
+"""The one statistics module: every test, interval and effect size benchwatch reports.
+
+Comparisons are of *ratios* (after / before), because benchmark noise is
+multiplicative: a 3 % coefficient of variation is 3 % at 1 us and at 1 s. Intervals
+on a ratio are computed on the log scale and reported back as ratios.
+
+- With raw samples on both sides: a percentile bootstrap of the ratio of medians
+  (vectorised, seeded, so the same data always gives the same interval), the
+  Mann-Whitney U p-value (scipy), and Cliff's delta.
+- Without samples (``asv run`` histories keep only a 99 % CI and quartiles): a normal
+  approximation on the log ratio, with each side's standard error recovered from asv's
+  stored 99 % CI.
+
+Nothing here reads files or knows about benchmarks; it takes numbers and returns numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats as _sp
+
+#: z of asv's stored interval (asv's ``stats_ci_99_a/b`` are a 99 % interval).
+Z_ASV_CI = float(_sp.norm.ppf(0.995))
+
+SEVERITIES = ((50.0, "critical"), (25.0, "major"), (10.0, "minor"))
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """after/before with confidence intervals at two levels and a p-value.
+
+    ``lo95/hi95`` and ``lo99/hi99`` are ratio bounds; ``p_value`` is Mann-Whitney's
+    (samples) or the z-test's (stored CIs), NaN when it cannot be computed;
+    ``effect`` is Cliff's delta (samples only, else NaN); ``se_log`` the standard
+    error of the log ratio; ``method`` says which way it was computed.
+    """
+
+    ratio: float
+    lo95: float
+    hi95: float
+    lo99: float
+    hi99: float
+    p_value: float
+    effect: float
+    se_log: float
+    method: str  # "bootstrap" | "asv-ci" | "values"
+
+
+def cliffs_delta(before: Sequence[float], after: Sequence[float]) -> float:
+    """P(after > before) - P(after < before) over all pairs, in [-1, 1].
+
+    Computed from the Mann-Whitney U statistic (ties count half), O(n log n).
+    """
+    a = np.asarray(before, dtype=float)
+    b = np.asarray(after, dtype=float)
+    if a.size == 0 or b.size == 0:
+        return math.nan
+    u = _sp.mannwhitneyu(b, a, alternative="two-sided", method="asymptotic").statistic
+    return float(2.0 * u / (a.size * b.size) - 1.0)
+
+
+def mann_whitney_p(before: Sequence[float], after: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value; NaN when either side has < 2 samples or all
+    samples are equal (no ranking information)."""
+    a = np.asarray(before, dtype=float)
+    b = np.asarray(after, dtype=float)
+    if a.size < 2 or b.size < 2:
+        return math.nan
+    if np.all(a == a[0]) and np.all(b == a[0]):
+        return 1.0
+    return float(_sp.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def bootstrap_medians(samples: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Medians of ``n_boot`` resamples (with replacement) of ``samples``."""
+    idx = rng.integers(0, samples.size, size=(n_boot, samples.size))
+    return np.median(samples[idx], axis=1)
+
+
+def bootstrap_ratio(before: Sequence[float], after: Sequence[float], *, n_boot: int = 2000,
+                    seed: int = 0) -> RatioEstimate:
+    """Ratio of medians with percentile-bootstrap intervals, MWU p and Cliff's delta."""
+    a = np.asarray(before, dtype=float)
+    b = np.asarray(after, dtype=float)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("both sides need samples")
+    if np.any(a <= 0) or np.any(b <= 0) or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("samples must be finite and positive")
+    rng = np.random.default_rng(seed)
+    log_ratios = np.log(bootstrap_medians(b, n_boot, rng)) - np.log(bootstrap_medians(a, n_boot, rng))
+    lo99, lo95, hi95, hi99 = np.exp(np.percentile(log_ratios, [0.5, 2.5, 97.5, 99.5]))
+    return RatioEstimate(
+        ratio=float(np.median(b) / np.median(a)),
+        lo95=float(lo95), hi95=float(hi95), lo99=float(lo99), hi99=float(hi99),
+        p_value=mann_whitney_p(a, b), effect=cliffs_delta(a, b),
+        se_log=float(np.std(log_ratios, ddof=1)), method="bootstrap")
+
+
+def se_from_asv_ci(value: float, ci_99: tuple[float, float] | None) -> float:
+    """Standard error of log(value) implied by asv's stored 99 % interval; NaN if absent."""
+    if ci_99 is None or not value > 0:
+        return math.nan
+    lo, hi = ci_99
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+        return math.nan
+    return (hi - lo) / (2.0 * Z_ASV_CI) / value
+
+
+def normal_ratio(before: float, after: float, se_log_before: float,
+                 se_log_after: float) -> RatioEstimate:
+    """Ratio with normal-approximation intervals on the log scale (no samples)."""
+    if not (before > 0 and after > 0):
+        raise ValueError("values must be positive")
+    ratio = after / before
+    se = math.hypot(se_log_before, se_log_after)
+    if not math.isfinite(se):
+        return RatioEstimate(ratio, math.nan, math.nan, math.nan, math.nan, math.nan,
+                             math.nan, math.nan, "values")
+    z95, z99 = float(_sp.norm.ppf(0.975)), Z_ASV_CI
+    log_r = math.log(ratio)
+    p = float(2 * _sp.norm.sf(abs(log_r) / se)) if se > 0 else (0.0 if log_r else 1.0)
+    return RatioEstimate(
+        ratio=ratio, lo95=math.exp(log_r - z95 * se), hi95=math.exp(log_r + z95 * se),
+        lo99=math.exp(log_r - z99 * se), hi99=math.exp(log_r + z99 * se),
+        p_value=p, effect=math.nan, se_log=se, method="asv-ci")
+
+
+def severity(worse_pct: float) -> str | None:
+    """minor > 10 %, major > 25 %, critical > 50 % (of the change in the worse direction)."""
+    for bound, name in SEVERITIES:
+        if worse_pct > bound:
+            return name
+    return None
+
+
+def robust_sd(values: Sequence[float]) -> float:
+    """1.4826 x median absolute deviation: the SD of normal data, unmoved by outliers."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return math.nan
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def cv(samples: Sequence[float]) -> float:
+    """Coefficient of variation (sample SD / mean)."""
+    x = np.asarray(samples, dtype=float)
+    if x.size < 2 or not x.mean():
+        return math.nan
+    return float(x.std(ddof=1) / x.mean())

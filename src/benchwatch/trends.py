@@ -1,0 +1,16 @@
+"""``benchwatch trends``: placeholder until this command lands (issue 4)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import UserError
+
+
+def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("trends", help="(being built)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    raise UserError("'benchwatch trends' is not built yet")
