@@ -311,3 +311,26 @@ def naive_chunk_text(text, max_chars, overlap):
                 break
         start = nxt
     return out
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def naive_cliffs_delta(before, after):
+    """Cliff's delta by counting every pair: P(after > before) - P(after < before)."""
+    greater = less = 0
+    for a in before:
+        for b in after:
+            if b > a:
+                greater += 1
+            elif b < a:
+                less += 1
+    return (greater - less) / (len(before) * len(after))
+
+
+def naive_robust_sd(values):
+    """1.4826 x the median absolute deviation, with the standard library."""
+    import statistics
+
+    med = statistics.median(values)
+    return 1.4826 * statistics.median([abs(v - med) for v in values])

@@ -1,0 +1,79 @@
+"""A series' noise floor: how much it moves between commits that changed nothing.
+
+The gate must not call run-to-run noise a regression. asv's samples of one run show
+the spread *within* that run; they do not show the drift *between* runs (a warmer
+machine, a neighbour on the host, a different memory layout after a rebuild). The
+history does: consecutive main-branch commits are mostly A/A pairs.
+
+``sigma`` is the robust standard deviation (1.4826 x MAD) of the log ratios of
+consecutive commits older than BASE. A genuine level shift in the history is one
+large difference among many; the MAD ignores it, so no change-point pass is needed
+to exclude it. With fewer than ``MIN_PAIRS`` pairs the floor comes from the run's own
+samples (the standard error of the log ratio of this comparison).
+
+From ``sigma``:
+
+- ``floor``: the change an A/A pair exceeds with probability ``FP_ALPHA`` (one-sided),
+  ``exp(z(1 - FP_ALPHA) * sigma) - 1``. A change must be larger to be a regression.
+- ``mde(se)``: the minimum detectable effect of one comparison whose log ratio has
+  standard error ``se``: the change that lands beyond the floor with probability
+  ``POWER``, ``exp(log(1 + floor) + z(POWER) * se) - 1``. A benchmark whose MDE is above
+  its threshold cannot be gated at that threshold: it is ``noisy``.
+
+The floor uses the history's spread, which includes drift between separate runs; the
+power term uses the comparison's own standard error, because ``asv continuous``
+interleaves BASE and HEAD rounds and so cancels most of that drift.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _sp
+
+from .stats import robust_sd
+
+FP_ALPHA = 0.001
+POWER = 0.9
+MIN_PAIRS = 8
+
+Z_FLOOR = float(_sp.norm.ppf(1 - FP_ALPHA))
+Z_POWER = float(_sp.norm.ppf(POWER))
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    sigma: float  # robust SD of the log ratio between two A/A measurements
+    source: str  # "history" | "samples" | "none"
+    pairs: int  # consecutive pairs used (history)
+
+    @property
+    def floor(self) -> float:
+        """Relative change (0.05 = 5 %) an A/A pair exceeds with probability FP_ALPHA."""
+        return math.exp(Z_FLOOR * self.sigma) - 1 if math.isfinite(self.sigma) else math.nan
+
+    def mde(self, se_log: float) -> float:
+        """Relative change caught with probability POWER by a comparison with this
+        standard error of the log ratio."""
+        if not (math.isfinite(self.sigma) and math.isfinite(se_log)):
+            return math.nan
+        return math.exp(Z_FLOOR * self.sigma + Z_POWER * se_log) - 1
+
+
+def from_history(values: np.ndarray) -> NoiseFloor | None:
+    """Floor from per-commit values in commit order (NaN = failed, skipped)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size - 1 < MIN_PAIRS:
+        return None
+    diffs = np.diff(np.log(v))
+    return NoiseFloor(robust_sd(diffs), "history", int(diffs.size))
+
+
+def from_samples(se_log: float) -> NoiseFloor:
+    """Floor from this comparison's own standard error of the log ratio."""
+    if not math.isfinite(se_log):
+        return NoiseFloor(math.nan, "none", 0)
+    return NoiseFloor(se_log, "samples", 0)
