@@ -74,8 +74,7 @@ class Comparison:
         """The change in the worse direction (positive = worse)."""
         if not math.isfinite(self.ratio):
             return math.nan
-        r = 1 / self.ratio if self.higher_is_better else self.ratio
-        return 100 * (r - 1)
+        return 100 * (1 - self.ratio) if self.higher_is_better else 100 * (self.ratio - 1)
 
 
 def _samples(row: Row) -> tuple[float, ...] | None:
@@ -117,8 +116,9 @@ def compare_series(series: Series, base: str, head: str, threshold: float, *,
         ratio = est.ratio if est else nan
         sev = None
         if status == "regression":
-            r = 1 / ratio if series.higher_is_better else ratio
-            sev = stats.severity(100 * (r - 1))
+            # a time 20 % up and a throughput 20 % down are both 20 % worse
+            sev = stats.severity(100 * (1 - ratio) if series.higher_is_better
+                                 else 100 * (ratio - 1))
         return Comparison(
             benchmark=series.benchmark, params=series.params, machine=series.machine,
             env=series.env, unit=series.unit, higher_is_better=series.higher_is_better,

@@ -203,29 +203,28 @@ def _sla_name(s) -> str:
 
 
 def render_markdown(doc: Report) -> str:
-    out = [f"**{md.escape(headline(doc))}**", ""]
+    out = [f"**{headline(doc)}**", ""]  # our own words and hex hashes only
     flagged = doc.with_status("regression", "improvement")
     if flagged:
         rows = []
         for c in sorted(flagged, key=lambda c: (c.status != "regression", -abs(c.worse_pct))):
-            rows.append([md.escape(c.label()), md.escape(fmt_value(c.before, c.unit)),
-                         md.escape(fmt_value(c.after, c.unit)), md.escape(fmt_change(c)),
-                         md.escape(fmt_p(c.p_value)),
-                         md.escape(c.status + (f" ({c.severity})" if c.severity else "")),
+            # names are untrusted (a PR can add any benchmark); the figures are ours
+            rows.append([md.escape(c.label()), fmt_value(c.before, c.unit),
+                         fmt_value(c.after, c.unit), fmt_change(c), fmt_p(c.p_value),
+                         c.status + (f" ({c.severity})" if c.severity else ""),
                          sparkline(c.history + ((c.after,) if c.after else ()))])
         out.append(md.table(HEAD + ["history"], rows, "lrrrrll"))
     sla_fail = [s for s in doc.sla if s.status != "pass"]
     if sla_fail:
         out.append(md.table(["SLA", "benchmark", "limit", "observed", "status"],
-                            [[md.escape(s.criterion), md.escape(_sla_name(s)), f"{s.limit:g}",
+                            [[s.criterion, md.escape(_sla_name(s)), f"{s.limit:g}",
                               "-" if s.observed is None else f"{s.observed:.4g}", s.status]
                              for s in sla_fail], "llrrl"))
     rest = [c for c in doc.comparisons if c.status not in ("regression", "improvement")]
     if rest:
-        rows = [[md.escape(c.label()), md.escape(fmt_value(c.before, c.unit)),
-                 md.escape(fmt_value(c.after, c.unit)), md.escape(fmt_change(c)),
-                 md.escape(fmt_p(c.p_value)), md.escape(c.status),
-                 md.escape(fmt_pct(c.noise_floor_pct, signed=False))] for c in rest]
+        rows = [[md.escape(c.label()), fmt_value(c.before, c.unit), fmt_value(c.after, c.unit),
+                 fmt_change(c), fmt_p(c.p_value), c.status,
+                 fmt_pct(c.noise_floor_pct, signed=False)] for c in rest]
         out.append(md.details(f"{len(rest)} other series",
                               md.table(HEAD + ["noise floor"], rows, "lrrrrlr")))
     return "\n".join(out)

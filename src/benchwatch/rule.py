@@ -17,8 +17,8 @@ reported, never passed silently and never failed.
 
 **The confirm stage.** A series is *inconclusive* when it is significant and its
 interval straddles the threshold (``lo95 < 1 + T <= hi99``), or when its minimum
-detectable effect is just above the threshold (within 1.5 T): more samples would
-settle it. After the confirm stage reran those benchmarks and appended the samples,
+detectable effect is above the threshold while its history floor is below it: more
+samples would settle it. After the confirm stage reran those benchmarks and appended the samples,
 ``confirmed=True`` decides with the 99 % interval: with several times the samples
 the interval is narrow, so a true change of T passes with probability 99.5 % while
 a change of T/2 rarely reaches it.
@@ -31,9 +31,6 @@ from dataclasses import dataclass
 
 from .noise import NoiseFloor
 from .stats import RatioEstimate
-
-CONFIRM_MDE_SLACK = 1.5
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -49,14 +46,16 @@ def decide(est: RatioEstimate, higher_is_better: bool, threshold: float,
         return Decision("noisy", False)
     mde = floor.mde(est.se_log)
     if math.isfinite(mde) and mde > threshold:
-        return Decision("noisy", mde <= CONFIRM_MDE_SLACK * threshold)
-    # orient so that > 1 is worse
+        # more samples shrink the comparison's own error, not the history's floor
+        return Decision("noisy", floor.floor < threshold)
+    # orient so that > 1 is worse; a drop of T in a higher-is-better series is 1/(1-T)
     if higher_is_better:
         ratio, lo95, hi95, lo99, hi99 = (1 / est.ratio, 1 / est.hi95, 1 / est.lo95,
                                          1 / est.hi99, 1 / est.lo99)
+        limit = 1 / (1 - threshold) if threshold < 1 else math.inf
     else:
         ratio, lo95, hi95, lo99, hi99 = est.ratio, est.lo95, est.hi95, est.lo99, est.hi99
-    limit = 1 + threshold
+        limit = 1 + threshold
     beyond = (not math.isfinite(floor.floor)) or abs(math.log(ratio)) > math.log1p(floor.floor)
     reach_hi, reach_lo = (hi99, lo99) if confirmed else (hi95, lo95)
     if lo95 > 1 and beyond and reach_hi >= limit:

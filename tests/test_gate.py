@@ -1,0 +1,236 @@
+"""benchwatch compare / gate: the rule on fixed estimates, and the commands on asv files."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from asvdata import Bench, entry, write_benchmarks, write_result
+from benchwatch import cli, noise, rule
+from benchwatch.stats import RatioEstimate
+
+# --------------------------------------------------------------------------- the rule
+
+
+def est(ratio, lo95, hi95, lo99=None, hi99=None, se=0.01):
+    return RatioEstimate(ratio, lo95, hi95, lo99 or lo95 * 0.99, hi99 or hi95 * 1.01,
+                         0.001, 0.5, se, "bootstrap")
+
+
+QUIET = noise.NoiseFloor(0.005, "history", 30)  # floor exp(3.09 * 0.005) - 1 = 1.56 %
+
+
+@pytest.mark.parametrize("e, hib, status, inconclusive", [
+    (est(1.12, 1.08, 1.16), False, "regression", True),     # CI straddles 10 %
+    (est(1.20, 1.15, 1.25), False, "regression", False),    # all of the CI beyond 10 %
+    (est(1.05, 1.03, 1.07, hi99=1.08), False, "unchanged", False),  # CI never reaches 10 %
+    (est(1.06, 1.02, 1.095, hi99=1.11), False, "unchanged", True),  # only the 99 % CI does
+    (est(0.80, 0.75, 0.85), False, "improvement", False),
+    (est(0.80, 0.75, 0.85), True, "regression", False),     # ops/s down 20 % is worse
+    (est(1.01, 0.98, 1.04), False, "unchanged", False),     # not significant
+    (est(1.0125, 1.001, 1.11), False, "unchanged", True),  # under the floor; CI reaches 10 %
+])
+def test_rule_cases(e, hib, status, inconclusive):
+    d = rule.decide(e, hib, 0.10, QUIET)
+    assert (d.status, d.inconclusive) == (status, inconclusive)
+
+
+def test_noisy_when_the_floor_is_above_the_threshold():
+    loud = noise.NoiseFloor(0.04, "history", 30)  # floor 13 %: more samples cannot help
+    assert loud.floor == pytest.approx(math.exp(noise.Z_FLOOR * 0.04) - 1)
+    assert rule.decide(est(1.5, 1.4, 1.6), False, 0.10, loud) == rule.Decision("noisy", False)
+    edge = noise.NoiseFloor(0.027, "history", 30)  # floor 8.7 %, mde 10.1 %: they can
+    assert rule.decide(est(1.2, 1.1, 1.3), False, 0.10, edge) == rule.Decision("noisy", True)
+
+
+def test_confirmed_decides_on_the_99_interval():
+    e = est(1.06, 1.02, 1.095, hi99=1.11)
+    assert rule.decide(e, False, 0.10, QUIET, confirmed=True).status == "regression"
+    assert not rule.decide(e, False, 0.10, QUIET, confirmed=True).inconclusive
+    e = est(1.06, 1.02, 1.095, hi99=1.098)
+    assert rule.decide(e, False, 0.10, QUIET, confirmed=True).status == "unchanged"
+
+
+def test_values_without_intervals_are_never_judged():
+    e = RatioEstimate(1.5, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan,
+                      math.nan, "values")
+    assert rule.decide(e, False, 0.10, QUIET).status == "noisy"
+
+
+def test_noise_floor_from_history_ignores_one_level_shift():
+    rng = np.random.default_rng(3)
+    values = np.exp(rng.normal(0, 0.01, 40))
+    values[20:] *= 1.3  # a real change point in the history
+    f = noise.from_history(values)
+    assert f.source == "history" and f.pairs == 39
+    assert 0.01 < f.sigma < 0.02  # sqrt(2) * 1 %, not inflated by the 30 % step
+    assert noise.from_history(values[:8]) is None  # fewer than MIN_PAIRS pairs
+    assert noise.from_samples(0.02).source == "samples"
+
+
+# --------------------------------------------------------------------------- commands
+
+N_HIST = 30
+BENCHES = [Bench("fam.Time.time_stable"), Bench("fam.Time.time_slower"),
+           Bench("fam.Time.time_noisy"), Bench("fam.Ops.track_rate", unit="ops/s"),
+           Bench("fam.Time.time_broken"), Bench("fam.Time.time_gone"),
+           Bench("fam.Time.time_param", params=[["10", "100"]]),
+           Bench("fam.Time.time_<b>evil</b>|`x`")]
+
+
+def commit(i: int) -> str:
+    return f"{i:08x}" + "ab" * 16
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """30 history commits, then BASE and HEAD with known changes, 10 samples each."""
+    root = tmp_path_factory.mktemp("gate") / "results"
+    root.mkdir()
+    write_benchmarks(root, BENCHES + [Bench("fam.Time.time_new")])
+    rng = np.random.default_rng(7)
+
+    def s(level, cv=0.01, n=10):
+        return list(level * np.exp(rng.normal(0, cv, n)))
+
+    for i in range(N_HIST + 2):
+        head = i == N_HIST + 1
+        e = {}
+
+        def add(name, level, cv=0.01, params=None, values=None):
+            samples = [s(level, cv)] if params is None else [s(v, cv) for v in values]
+            e[name] = entry([float(np.median(x)) for x in samples], samples,
+                            params=params)
+
+        add("fam.Time.time_stable", 1e-3)
+        add("fam.Time.time_slower", 2e-3 * (1.3 if head else 1.0))
+        add("fam.Time.time_noisy", 1e-3, cv=0.15)
+        add("fam.Ops.track_rate", 5e4 * (0.8 if head else 1.0))
+        add("fam.Time.time_param", None, params=[["10", "100"]],
+            values=[1e-4, 1e-3 * (1.25 if head else 1.0)])
+        add("fam.Time.time_<b>evil</b>|`x`", 1e-3)
+        if head:
+            e["fam.Time.time_broken"] = entry([None])
+            add("fam.Time.time_new", 1e-3)
+        else:
+            add("fam.Time.time_broken", 1e-3)
+            add("fam.Time.time_gone", 1e-3)
+        write_result(root, "box", commit(i), 1_700_000_000_000 + i * 86_400_000, e)
+    return root
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def statuses(doc):
+    return {(r["benchmark"], tuple(r["params"])): r["status"] for r in doc["results"]}
+
+
+def test_gate_json_verdict_and_statuses(results, capsys):
+    code, out, err = run(capsys, "gate", commit(N_HIST)[:8], commit(N_HIST + 1)[:10],
+                         "--results-dir", str(results), "--format", "json")
+    assert code == 1, err
+    doc = json.loads(out)
+    assert doc["verdict"] == "fail"
+    assert doc["base"] == commit(N_HIST) and doc["head"] == commit(N_HIST + 1)
+    assert statuses(doc) == {
+        ("fam.Ops.track_rate", ()): "regression",
+        ("fam.Time.time_<b>evil</b>|`x`", ()): "unchanged",
+        ("fam.Time.time_broken", ()): "failed",
+        ("fam.Time.time_gone", ()): "removed",
+        ("fam.Time.time_new", ()): "new",
+        ("fam.Time.time_noisy", ()): "noisy",
+        ("fam.Time.time_param", ("10",)): "unchanged",
+        ("fam.Time.time_param", ("100",)): "regression",
+        ("fam.Time.time_slower", ()): "regression",
+        ("fam.Time.time_stable", ()): "unchanged",
+    }
+    by = {(r["benchmark"], tuple(r["params"])): r for r in doc["results"]}
+    slower = by[("fam.Time.time_slower", ())]
+    for key in ("benchmark", "params", "machine", "before", "after", "ratio", "change_pct",
+                "ci_low_pct", "ci_high_pct", "p_value", "status", "severity", "threshold_pct",
+                "noise_floor_pct"):
+        assert key in slower
+    assert slower["severity"] == "major" and slower["threshold_pct"] == 10.0
+    assert slower["ci_low_pct"] < slower["change_pct"] < slower["ci_high_pct"]
+    assert 25 < slower["change_pct"] < 35 and slower["method"] == "bootstrap"
+    assert slower["noise_source"] == "history" and 0 < slower["noise_floor_pct"] < 10
+    rate = by[("fam.Ops.track_rate", ())]
+    assert rate["change_pct"] < -15 and rate["severity"] == "minor"
+    assert by[("fam.Time.time_noisy", ())]["noise_floor_pct"] > 10
+
+
+def test_compare_always_exits_0_and_agrees_with_gate(results, capsys):
+    code, out, _ = run(capsys, "compare", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                       "--results-dir", str(results), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["kind"] == "compare" and "verdict" not in doc
+    assert doc["counts"] == {"failed": 1, "new": 1, "noisy": 1, "regression": 3, "removed": 1,
+                             "unchanged": 3}
+
+
+def test_gate_passes_on_an_aa_pair(results, capsys):
+    code, out, _ = run(capsys, "gate", commit(N_HIST - 1)[:8], commit(N_HIST)[:8],
+                       "--results-dir", str(results))
+    assert code == 0
+    assert out.splitlines()[0].startswith("✅ Performance gate passed")
+
+
+def test_markdown_escapes_names_and_folds_the_rest(results, capsys):
+    _, out, _ = run(capsys, "gate", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                    "--results-dir", str(results), "--format", "markdown")
+    assert out.startswith("**❌ Performance gate failed: 3 regressions")
+    assert "<b>" not in out and "&lt;b&gt;evil&lt;/b&gt;\\|\\`x\\`" in out
+    assert "<details><summary>7 other series</summary>" in out
+    table = out.split("<details>")[0]
+    assert "fam\\.Time\\.time\\_slower" in table and "time\\_stable" not in table
+    row = next(line for line in table.splitlines() if "time\\_slower" in line)
+    assert "| 2 ms | 2.61 ms | +30.8% [+28.4%, +32.6%] | <0.001 | regression (major) |" in row
+    assert row.count("|") == 8 and any(ch in row for ch in "▁▂▃▄▅▆▇█")
+
+
+def test_csv_and_html(results, capsys):
+    _, out, _ = run(capsys, "compare", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                    "--results-dir", str(results), "--format", "csv")
+    lines = out.splitlines()
+    assert lines[0].startswith("benchmark,params,machine,env,unit,before,after,ratio")
+    assert len(lines) == 11
+    _, out, _ = run(capsys, "compare", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                    "--results-dir", str(results), "--format", "html")
+    assert out.startswith("<!doctype html>") and "<b>evil" not in out
+    assert "&lt;b&gt;evil&lt;/b&gt;" in out
+
+
+def test_unknown_and_ambiguous_commits_are_exit_2(results, capsys):
+    code, _, err = run(capsys, "gate", "deadbeef", commit(N_HIST)[:8],
+                       "--results-dir", str(results))
+    assert code == 2 and "commit deadbeef has no results" in err
+    code, _, err = run(capsys, "gate", "0000", commit(N_HIST)[:8], "--results-dir", str(results))
+    assert code == 2 and "at least 8 hex digits" in err
+    code, _, err = run(capsys, "gate", commit(1)[:8], commit(2)[:8],
+                       "--results-dir", str(results / "nope"))
+    assert code == 2 and "results directory not found" in err
+
+
+def test_threshold_option_changes_the_verdict(results, capsys):
+    code, out, _ = run(capsys, "compare", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                       "--results-dir", str(results), "--threshold", "40", "--format", "json")
+    assert code == 0
+    st = statuses(json.loads(out))
+    assert st[("fam.Time.time_slower", ())] == "unchanged"  # +30 % cannot reach 40 %
+    assert st[("fam.Time.time_param", ("100",))] == "unchanged"
+
+
+def test_confirm_lists_inconclusive_series(results, capsys):
+    code, out, _ = run(capsys, "gate", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                       "--results-dir", str(results), "--confirm", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    for item in doc["confirm"]:
+        assert item["extra_samples"] >= 10
+        assert item["bench_regex"].startswith("^fam\\.")
