@@ -334,3 +334,51 @@ def naive_robust_sd(values):
 
     med = statistics.median(values)
     return 1.4826 * statistics.median([abs(v - med) for v in values])
+
+
+# ---------------------------------------------------------------- trends
+
+
+def naive_theil_sen(x, y):
+    """Median of (y_j - y_i) / (x_j - x_i) over every pair i < j with x_i != x_j."""
+    import statistics
+
+    slopes = []
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            if x[j] != x[i]:
+                slopes.append((y[j] - y[i]) / (x[j] - x[i]))
+    return statistics.median(slopes)
+
+
+def naive_mann_kendall(x, y):
+    """(S, var S, two-sided p) of Kendall's S of y against x, pair by pair.
+
+    S sums sign(x_j - x_i) * sign(y_j - y_i) over pairs; the variance is the textbook
+    one with ties in both x and y (Kendall 1970, as scipy's asymptotic kendalltau):
+    [n(n-1)(2n+5) - sum_x t(t-1)(2t+5) - sum_y u(u-1)(2u+5)] / 18
+      + [sum t(t-1)(t-2)] [sum u(u-1)(u-2)] / (9 n(n-1)(n-2))
+      + [sum t(t-1)] [sum u(u-1)] / (2 n(n-1)).
+    """
+    import math
+    from collections import Counter
+
+    def sign(v):
+        return (v > 0) - (v < 0)
+
+    n = len(x)
+    s = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            s += sign(x[j] - x[i]) * sign(y[j] - y[i])
+    tx = [t for t in Counter(x).values() if t > 1]
+    ty = [t for t in Counter(y).values() if t > 1]
+    var = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in tx)
+           - sum(t * (t - 1) * (2 * t + 5) for t in ty)) / 18
+    var += (sum(t * (t - 1) * (t - 2) for t in tx) * sum(t * (t - 1) * (t - 2) for t in ty)
+            / (9 * n * (n - 1) * (n - 2)))
+    var += sum(t * (t - 1) for t in tx) * sum(t * (t - 1) for t in ty) / (2 * n * (n - 1))
+    if var <= 0:
+        return s, 0.0, 1.0
+    z = s / math.sqrt(var)
+    return s, var, math.erfc(abs(z) / math.sqrt(2))

@@ -16,6 +16,7 @@ Nothing here reads files or knows about benchmarks; it takes numbers and returns
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -152,3 +153,132 @@ def cv(samples: Sequence[float]) -> float:
     if x.size < 2 or not x.mean():
         return math.nan
     return float(x.std(ddof=1) / x.mean())
+
+
+# ---------------------------------------------------------------- trends over time
+#
+# x is time (days), y a benchmark's value. Least squares gives the classic slope and
+# r^2; Theil-Sen (median of pairwise slopes) and Mann-Kendall (sign of pairwise
+# differences) are their robust twins: one outlier commit moves neither. Both robust
+# statistics come from one pass over the n(n-1)/2 pairs, done in blocks so memory
+# stays bounded however long the series.
+
+#: Pairs per block in ``theil_sen_mann_kendall`` (two float64 arrays of this length).
+PAIR_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """y = intercept + slope * x by ordinary least squares; ``r2`` in [0, 1]."""
+
+    slope: float
+    intercept: float
+    r2: float
+
+
+@dataclass(frozen=True)
+class MannKendall:
+    """Kendall's S (concordant minus discordant pairs of (x, y)), its variance with
+    tie correction in x and y, z = S / sqrt(var) and the two-sided normal p-value.
+
+    No continuity correction, as ``scipy.stats.kendalltau(method="asymptotic")``: the
+    p-value equals scipy's. ``p_value`` is 1.0 when every y (or x) is tied.
+    """
+
+    s: int
+    var_s: float
+    z: float
+    p_value: float
+
+
+def least_squares(x: Sequence[float], y: Sequence[float]) -> LinearFit:
+    """OLS line through finite points; ``r2`` is 0 when x or y is constant (as scipy's
+    ``linregress``), and the slope NaN when x is constant."""
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    if xa.size != ya.size or xa.size < 2:
+        raise ValueError("need two or more (x, y) points")
+    xm, ym = xa.mean(), ya.mean()
+    dx, dy = xa - xm, ya - ym
+    sxx, sxy, syy = float(dx @ dx), float(dx @ dy), float(dy @ dy)
+    if sxx == 0.0:
+        return LinearFit(math.nan, math.nan, 0.0)
+    slope = sxy / sxx
+    r2 = min(1.0, sxy * sxy / (sxx * syy)) if syy > 0.0 else 0.0
+    return LinearFit(slope, float(ym - slope * xm), r2)
+
+
+def _tie_sums(v: np.ndarray) -> tuple[float, float, float]:
+    """Sums over tie groups of size t: t(t-1), t(t-1)(t-2), t(t-1)(2t+5)."""
+    _, counts = np.unique(v, return_counts=True)
+    t = counts[counts > 1].astype(float)
+    return float((t * (t - 1)).sum()), float((t * (t - 1) * (t - 2)).sum()), \
+        float((t * (t - 1) * (2 * t + 5)).sum())
+
+
+def mann_kendall_from_s(s: int, x: np.ndarray, y: np.ndarray) -> MannKendall:
+    """The Mann-Kendall test given S, with the variance corrected for ties in x and y."""
+    n = float(x.size)
+    x2, x3, x5 = _tie_sums(x)
+    y2, y3, y5 = _tie_sums(y)
+    m = n * (n - 1)
+    var = (m * (2 * n + 5) - x5 - y5) / 18.0
+    if m > 0:
+        var += x2 * y2 / (2 * m)
+    if n > 2:
+        var += x3 * y3 / (9 * m * (n - 2))
+    if not var > 0:
+        return MannKendall(int(s), 0.0, 0.0, 1.0)
+    z = s / math.sqrt(var)
+    return MannKendall(int(s), var, z, math.erfc(abs(z) / math.sqrt(2.0)))
+
+
+@functools.lru_cache(maxsize=4)
+def _pair_blocks(n: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Index pairs (i, j), i < j, of n points in blocks of about ``PAIR_BLOCK`` pairs.
+
+    Cached: benchmark histories come in a few lengths, and the indices are the same
+    for every series of one length.
+    """
+    rows = max(1, PAIR_BLOCK // max(n, 1))
+    blocks = []
+    for a in range(0, max(n - 1, 0), rows):
+        b = min(n - 1, a + rows)
+        i, j = np.nonzero(np.arange(n)[None, :] > np.arange(a, b)[:, None])
+        blocks.append(((i + a).astype(np.int32), j.astype(np.int32)))
+    return tuple(blocks)
+
+
+def theil_sen_mann_kendall(x: Sequence[float], y: Sequence[float]) -> tuple[float, MannKendall]:
+    """Theil-Sen slope (median of slopes over pairs with distinct x, the estimate of
+    ``scipy.stats.theilslopes``) and the Mann-Kendall test, from one pass over pairs."""
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    if xa.size != ya.size:
+        raise ValueError("x and y differ in length")
+    order = np.argsort(xa, kind="stable")
+    xs, ys = xa[order], ya[order]  # sorted: x[j] - x[i] >= 0 for every pair i < j
+    distinct = bool(np.all(xs[1:] > xs[:-1]))
+    parts = []
+    s = 0
+    for i, j in _pair_blocks(int(xs.size)):
+        dx = xs[j] - xs[i]
+        dy = ys[j] - ys[i]
+        if not distinct:
+            keep = dx > 0
+            dx, dy = dx[keep], dy[keep]
+        s += int(np.count_nonzero(dy > 0)) - int(np.count_nonzero(dy < 0))
+        parts.append(dy / dx)
+    slopes = np.concatenate(parts) if parts else np.empty(0)
+    slope = float(np.median(slopes)) if slopes.size else math.nan
+    return slope, mann_kendall_from_s(s, xs, ys)
+
+
+def theil_sen(x: Sequence[float], y: Sequence[float]) -> float:
+    """Median of the pairwise slopes (y_j - y_i) / (x_j - x_i) over pairs with x_i != x_j."""
+    return theil_sen_mann_kendall(x, y)[0]
+
+
+def mann_kendall(x: Sequence[float], y: Sequence[float]) -> MannKendall:
+    """Mann-Kendall trend test of y against x (x may have ties: dates of one day)."""
+    return theil_sen_mann_kendall(x, y)[1]
