@@ -166,8 +166,12 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
     thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     by_key: dict[tuple, list[Series]] = {}
     for s in series_list:
-        if s.index_of(base) is not None or s.index_of(head) is not None:
-            by_key.setdefault(s.key, []).append(s)
+        ib, ih = s.index_of(base), s.index_of(head)
+        if ib is None and ih is None:
+            continue
+        if not _measured(s, ib) and not _measured(s, ih):
+            continue  # skipped on both sides (a parameter the run did not select)
+        by_key.setdefault(s.key, []).append(s)
     out = []
     for key, group in by_key.items():
         if len(group) > 1:  # a version change between BASE and HEAD
@@ -182,6 +186,14 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         out.append(compare_series(s, base, head, t, confirmed=confirmed, n_boot=n_boot))
     out.sort(key=lambda c: (c.benchmark, c.params, c.machine, c.env))
     return out
+
+
+def _measured(series: Series, index: int | None) -> bool:
+    """A value or a failure at ``index``; False when absent or skipped (NaN)."""
+    if index is None:
+        return False
+    row = series.rows[index]
+    return row.value is None or row.ok
 
 
 def _replace_status(c: Comparison, status: str) -> Comparison:
