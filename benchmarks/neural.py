@@ -39,7 +39,7 @@ class InferTime:
 
     rounds = TIME_ROUNDS
 
-    params = [MODEL_TYPES, [50]]
+    params = [MODEL_TYPES, [10, 100]]
     param_names = ["model_type", "input_size"]
 
     def setup(self, model_type, input_size):

@@ -32,9 +32,11 @@ FIXTURE_NAMES = [
     "allocation.BatchThroughput.track_throughput_ops_s",
     "allocation.time_module_level",
     "e2e.ProcessDocument.time_process",
+    "e2e.ProcessDocument.track_latency_p99_ns",
     "memory.Construction.peakmem_build",
     "neural.BatchInference.track_throughput_ops_s",
     "neural.SingleInference.time_infer",
+    "neural.SingleInference.track_latency_p99_ns",
     "simd.DotProduct.track_speedup",
     "sub.nested.mem_nested",
     "weights.LoadNetwork.time_load",
@@ -123,7 +125,7 @@ BAD = [
     ("invalid-regex", _sub('select: "^allocation"', 'select: "(alloc"'), "8:17",
      "invalid regular expression '(alloc'"),
     ("select-matches-nothing", _sub('select: "^allocation"', 'select: "^nothing\\\\."'), "8:17",
-     "matches none of the 11 asv benchmarks found"),
+     "matches none of the 13 asv benchmarks found"),
     ("override-unknown-entry",
      BASE + "environments:\n  ci:\n    parameter_overrides:\n      nope: {sample_size: 10}\n",
      "12:7", "no benchmark entry named 'nope' in any suite; known entries: a"),
@@ -329,7 +331,7 @@ def test_resolve_unknown_lists_available(spec, env, fragment):
 def test_cli_validate_ok(capsys):
     assert main(["config", "validate", str(SHIPPED), "--benchmarks", str(FIXTURE_BENCH)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("ok: 2 suites, 3 environments")
+    assert out.startswith("ok: 3 suites, 3 environments")
 
 
 def test_cli_validate_lists_every_error_first_first(tmp_path, capsys):
@@ -345,7 +347,7 @@ def test_cli_validate_select_error_names_the_benchmark_dir(tmp_path, capsys):
     assert main(["config", "validate", str(path), "--benchmarks", str(FIXTURE_BENCH)]) == 2
     assert capsys.readouterr().err == (
         f"{path}:8:17: configs['s:1.0.0'].benchmarks[0].select: '^nothing' matches none of "
-        f"the 11 asv benchmarks found in {FIXTURE_BENCH}\n")
+        f"the 13 asv benchmarks found in {FIXTURE_BENCH}\n")
 
 
 def test_cli_validate_bad_benchmark_dir_exits_2(capsys):
