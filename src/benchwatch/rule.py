@@ -6,7 +6,7 @@ a true 10 % slowdown half the time. benchwatch flags a regression when all three
 
 1. **significant**: the 95 % confidence interval of the ratio excludes 1;
 2. **beyond the noise floor**: the change is larger than what consecutive A/A
-   commits of this benchmark reach with probability 0.1 % (``benchwatch.noise``);
+   commits of this benchmark reach with probability 2.5 % (``benchwatch.noise``);
 3. **plausibly at the threshold**: the interval's worse-side bound reaches the
    threshold (``hi95 >= 1 + T`` for a time). A true change of exactly T then passes
    with probability 97.5 %, and a true change of T/2 only when its estimate lands
