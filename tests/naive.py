@@ -436,3 +436,67 @@ def naive_asv_rows(data, info=None):
                 None if version is None else str(version),
             ))
     return out
+
+
+# ---------------------------------------------------------------- change points
+
+
+def naive_optimal_partition(y, w, penalty, min_size):
+    """Change positions minimising sum of weighted squared errors + penalty per change.
+
+    Textbook optimal partitioning, by dynamic programming over every last-segment start,
+    with every segment cost recomputed from its points. Segments have at least
+    ``min_size`` points; among equal totals the earliest previous change wins.
+    """
+    n = len(y)
+
+    def cost(s, t):
+        sw = sum(w[s:t])
+        mean = sum(wi * yi for wi, yi in zip(w[s:t], y[s:t])) / sw
+        return sum(wi * (yi - mean) ** 2 for wi, yi in zip(w[s:t], y[s:t]))
+
+    best = {0: -penalty}
+    last = {}
+    for t in range(min_size, n + 1):
+        options = [(best[s] + cost(s, t) + penalty, s)
+                   for s in [0] + list(range(min_size, t - min_size + 1)) if s in best]
+        value, s = min(options, key=lambda o: (o[0], o[1]))
+        best[t], last[t] = value, s
+    out = []
+    t = n
+    while t > 0:
+        t = last[t]
+        if t > 0:
+            out.append(t)
+    return sorted(out)
+
+
+def naive_outlier_mask(y, sd, k, z):
+    """y[i] is an outlier when it is more than z * sd[i] from the median of up to k
+    neighbours on each side it has at least two neighbours on (both sides must agree)."""
+    import statistics
+
+    n = len(y)
+    out = []
+    for i in range(n):
+        left = y[max(0, i - k):i]
+        right = y[i + 1:i + 1 + k]
+        devs = [abs(y[i] - statistics.median(side)) for side in (left, right) if len(side) >= 2]
+        out.append(bool(devs) and min(devs) > z * sd[i])
+    return out
+
+
+def naive_weighted_mean_test(y1, w1, y2, w2):
+    """(mean1, mean2, p): weighted least squares of y on a group indicator, scale from
+    the residuals, two-sided t with n1 + n2 - 2 degrees of freedom."""
+    import math
+
+    from scipy import stats
+
+    m1 = sum(a * b for a, b in zip(w1, y1)) / sum(w1)
+    m2 = sum(a * b for a, b in zip(w2, y2)) / sum(w2)
+    df = len(y1) + len(y2) - 2
+    rss = sum(w * (y - m1) ** 2 for w, y in zip(w1, y1)) + \
+        sum(w * (y - m2) ** 2 for w, y in zip(w2, y2))
+    se = math.sqrt(rss / df * (1 / sum(w1) + 1 / sum(w2)))
+    return m1, m2, 2 * stats.t.sf(abs(m2 - m1) / se, df)

@@ -155,6 +155,63 @@ def cv(samples: Sequence[float]) -> float:
     return float(x.std(ddof=1) / x.mean())
 
 
+def weighted_mean_test(y1: np.ndarray, w1: np.ndarray, y2: np.ndarray,
+                       w2: np.ndarray) -> tuple[float, float, float]:
+    """Weighted means of two groups and the two-sided p-value of their difference.
+
+    The weights are relative (inverse variances up to one common factor); that factor
+    is estimated from the weighted residuals of both groups (weighted least squares with
+    a pooled scale, ``n1 + n2 - 2`` degrees of freedom). With equal weights this is
+    Student's pooled-variance t-test. Returns ``(mean1, mean2, p)``; p is 0 when both
+    groups are exactly constant at different levels and 1 at the same level.
+    """
+    from scipy.special import stdtr  # the t CDF ufunc, without scipy.stats' overhead
+
+    y1, w1, y2, w2 = (np.asarray(a, dtype=float) for a in (y1, w1, y2, w2))
+    if y1.size < 1 or y2.size < 1 or y1.size + y2.size < 3:
+        raise ValueError("need at least one value per group and three in all")
+    sw1, sw2 = float(w1.sum()), float(w2.sum())
+    m1 = float(np.dot(w1, y1) / sw1)
+    m2 = float(np.dot(w2, y2) / sw2)
+    df = y1.size + y2.size - 2
+    rss = float(np.dot(w1, (y1 - m1) ** 2) + np.dot(w2, (y2 - m2) ** 2))
+    se = math.sqrt(rss / df * (1.0 / sw1 + 1.0 / sw2))
+    if se == 0.0:
+        return m1, m2, (1.0 if m1 == m2 else 0.0)
+    t = abs(m2 - m1) / se
+    return m1, m2, float(2.0 * stdtr(df, -t))
+
+
+def se_of_median(samples: Sequence[float] | np.ndarray) -> float | np.ndarray:
+    """Standard error of a sample median: sqrt(pi / 2) x robust SD / sqrt(n) (the
+    normal-theory factor, with the MAD so one wild sample does not inflate it).
+
+    One sample set gives a float; a 2-D array (one row of samples per commit) gives one
+    SE per row, computed at once. NaN with fewer than 2 finite samples.
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.ndim == 1:
+        x = x[np.isfinite(x)]
+        if x.size < 2:
+            return math.nan
+        return math.sqrt(math.pi / 2.0) * robust_sd(x) / math.sqrt(x.size)
+    if x.ndim != 2:
+        raise ValueError("samples: give one sample set, or a 2-D array with one per row")
+    import warnings
+
+    finite = np.isfinite(x)
+    n = finite.sum(axis=1)
+    # np.median is several times faster than np.nanmedian; use it when it can
+    median = np.median if finite.all() else np.nanmedian
+    x = np.where(finite, x, np.nan)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN
+        med = median(x, axis=1, keepdims=True)
+        mad = median(np.abs(x - med), axis=1)
+        out = math.sqrt(math.pi / 2.0) * 1.4826 * mad / np.sqrt(n)
+    return np.where(n >= 2, out, np.nan)
+
+
 # ---------------------------------------------------------------- trends over time
 #
 # x is time (days), y a benchmark's value. Least squares gives the classic slope and
