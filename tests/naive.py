@@ -364,7 +364,7 @@ def naive_mann_kendall(x, y):
     from collections import Counter
 
     def sign(v):
-        return (v > 0) - (v < 0)
+        return (float(v) > 0) - (float(v) < 0)
 
     n = len(x)
     s = 0

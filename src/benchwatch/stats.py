@@ -217,11 +217,16 @@ def se_of_median(samples: Sequence[float] | np.ndarray) -> float | np.ndarray:
 # x is time (days), y a benchmark's value. Least squares gives the classic slope and
 # r^2; Theil-Sen (median of pairwise slopes) and Mann-Kendall (sign of pairwise
 # differences) are their robust twins: one outlier commit moves neither. Both robust
-# statistics come from one pass over the n(n-1)/2 pairs, done in blocks so memory
-# stays bounded however long the series.
+# statistics look at all n(n-1)/2 pairs, so they run in a compiled kernel (numba,
+# imported only when a trend is computed) that never stores more than a small
+# fraction of the slopes: an exact median found inside a bracket taken from a sample.
 
-#: Pairs per block in ``theil_sen_mann_kendall`` (two float64 arrays of this length).
-PAIR_BLOCK = 1 << 20
+#: Pair counts up to this get the plain method: every slope stored, then the median.
+TS_EXACT_PAIRS = 50_000
+#: Slopes sampled to bracket the median on larger inputs.
+TS_SAMPLE = 8192
+#: Half-width of the bracket, in standard errors of the sampled quantile.
+TS_MARGIN_SE = 5.0
 
 
 @dataclass(frozen=True)
@@ -290,45 +295,120 @@ def mann_kendall_from_s(s: int, x: np.ndarray, y: np.ndarray) -> MannKendall:
     return MannKendall(int(s), var, z, math.erfc(abs(z) / math.sqrt(2.0)))
 
 
-@functools.lru_cache(maxsize=4)
-def _pair_blocks(n: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Index pairs (i, j), i < j, of n points in blocks of about ``PAIR_BLOCK`` pairs.
+def _pairs_kernel(xs, ys, exact_pairs, n_sample, margin_se):  # pragma: no cover - numba
+    """(median slope over pairs i < j with xs[j] > xs[i], Kendall's S, path); xs sorted.
 
-    Cached: benchmark histories come in a few lengths, and the indices are the same
-    for every series of one length.
+    Large inputs: sample ``n_sample`` pair slopes (a fixed-seed xorshift, so the result
+    is deterministic), take a bracket [lo, hi] around the median's rank, then one pass
+    over the pairs sums S, counts the slopes below ``lo`` and keeps those inside. The
+    median is exact: when the bracket misses it (or overflows) every slope is stored
+    instead. ``path`` says how it was found: 0 all slopes, 1 bracket, 2 bracket missed.
     """
-    rows = max(1, PAIR_BLOCK // max(n, 1))
-    blocks = []
-    for a in range(0, max(n - 1, 0), rows):
-        b = min(n - 1, a + rows)
-        i, j = np.nonzero(np.arange(n)[None, :] > np.arange(a, b)[:, None])
-        blocks.append(((i + a).astype(np.int32), j.astype(np.int32)))
-    return tuple(blocks)
+    n = xs.size
+    m = n * (n - 1) // 2  # pairs with distinct x: all pairs minus those within x ties
+    run = 1
+    for i in range(1, n + 1):
+        if i < n and xs[i] == xs[i - 1]:
+            run += 1
+        else:
+            m -= run * (run - 1) // 2
+            run = 1
+    if m == 0:
+        s = 0
+        return np.nan, s, 0
+    k_hi = m // 2
+    k_lo = k_hi if m % 2 == 1 else k_hi - 1
+    if m > exact_pairs:
+        sample = np.empty(n_sample)
+        state = np.uint64(88172645463325252)
+        c = 0
+        while c < n_sample:
+            state ^= state << np.uint64(13)
+            state ^= state >> np.uint64(7)
+            state ^= state << np.uint64(17)
+            i = np.int64(state % np.uint64(n))
+            j = np.int64((state >> np.uint64(32)) % np.uint64(n))
+            if i > j:
+                i, j = j, i
+            if xs[j] > xs[i]:
+                sample[c] = (ys[j] - ys[i]) / (xs[j] - xs[i])
+                c += 1
+        sample.sort()
+        half = margin_se * 0.5 / np.sqrt(n_sample)  # quantile SE <= 0.5 / sqrt(K)
+        a = int(np.floor((k_lo / m - half) * n_sample))
+        b = int(np.ceil((k_hi / m + half) * n_sample))
+        lo = sample[a] if a >= 0 else -np.inf
+        hi = sample[b] if b < n_sample else np.inf
+        cap = int(m * min(1.0, 2.0 * (b - a + 2) / n_sample)) + 64
+        buf = np.empty(cap)
+        nb = 0
+        below = 0
+        s = 0
+        for i in range(n):
+            xi = xs[i]
+            yi = ys[i]
+            for j in range(i + 1, n):
+                dx = xs[j] - xi
+                if dx > 0:
+                    dy = ys[j] - yi
+                    s += (dy > 0) - (dy < 0)  # branch-free: signs are coin flips
+                    v = dy / dx
+                    below += v < lo
+                    if v >= lo and v <= hi:
+                        if nb < cap:
+                            buf[nb] = v
+                        nb += 1
+        if nb <= cap and below <= k_lo and k_hi < below + nb:
+            r = k_hi - below
+            part = np.partition(buf[:nb], r)
+            upper = part[r]
+            lower = upper if k_lo == k_hi else part[:r].max()
+            return (lower + upper) / 2.0, s, 1
+    path = 2 if m > exact_pairs else 0
+    slopes = np.empty(m)
+    c = 0
+    s = 0
+    for i in range(n):
+        xi = xs[i]
+        yi = ys[i]
+        for j in range(i + 1, n):
+            dx = xs[j] - xi
+            if dx > 0:
+                dy = ys[j] - yi
+                s += (dy > 0) - (dy < 0)
+                slopes[c] = dy / dx
+                c += 1
+    r = k_hi
+    part = np.partition(slopes, r)
+    upper = part[r]
+    lower = upper if k_lo == k_hi else part[:r].max()
+    return (lower + upper) / 2.0, s, path
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled_pairs_kernel():
+    """The numba-compiled kernel, compiled (or loaded from numba's cache) on first use
+    so that commands without trends never import numba."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_pairs_kernel)
 
 
 def theil_sen_mann_kendall(x: Sequence[float], y: Sequence[float]) -> tuple[float, MannKendall]:
-    """Theil-Sen slope (median of slopes over pairs with distinct x, the estimate of
-    ``scipy.stats.theilslopes``) and the Mann-Kendall test, from one pass over pairs."""
+    """Theil-Sen slope (median of slopes over pairs with distinct x, exactly the estimate
+    of ``scipy.stats.theilslopes``) and the Mann-Kendall test, from one kernel call."""
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     if xa.size != ya.size:
         raise ValueError("x and y differ in length")
+    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        raise ValueError("x and y must be finite")
     order = np.argsort(xa, kind="stable")
-    xs, ys = xa[order], ya[order]  # sorted: x[j] - x[i] >= 0 for every pair i < j
-    distinct = bool(np.all(xs[1:] > xs[:-1]))
-    parts = []
-    s = 0
-    for i, j in _pair_blocks(int(xs.size)):
-        dx = xs[j] - xs[i]
-        dy = ys[j] - ys[i]
-        if not distinct:
-            keep = dx > 0
-            dx, dy = dx[keep], dy[keep]
-        s += int(np.count_nonzero(dy > 0)) - int(np.count_nonzero(dy < 0))
-        parts.append(dy / dx)
-    slopes = np.concatenate(parts) if parts else np.empty(0)
-    slope = float(np.median(slopes)) if slopes.size else math.nan
-    return slope, mann_kendall_from_s(s, xs, ys)
+    xs = np.ascontiguousarray(xa[order])
+    ys = np.ascontiguousarray(ya[order])
+    slope, s, _ = _compiled_pairs_kernel()(xs, ys, int(TS_EXACT_PAIRS), int(TS_SAMPLE),
+                                        float(TS_MARGIN_SE))
+    return float(slope), mann_kendall_from_s(int(s), xs, ys)
 
 
 def theil_sen(x: Sequence[float], y: Sequence[float]) -> float:

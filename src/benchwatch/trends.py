@@ -188,18 +188,23 @@ def analyse(series: Sequence[Series], days: int = 30, *, end_ms: int | None = No
         if not dates:
             raise UserError("no result has a commit date; trends need dates")
         end_ms = max(dates)
+    import numpy as np
+
     start_ms = end_ms - days * DAY_MS
     trends = []
     outside = 0
     for s in series:
-        rows = [r for r in s.rows if r.date is not None and start_ms <= r.date <= end_ms]
-        if not rows:
+        # -1: no date (asv dates are ms since 1970, never negative)
+        dates = np.fromiter((-1 if r.date is None else r.date for r in s.rows),
+                            dtype=np.int64, count=len(s.rows))
+        inside = (dates >= start_ms) & (dates <= end_ms) & (dates >= 0)
+        if not inside.any():
             outside += 1
             continue
-        ok = [r for r in rows if r.ok]
-        x = [(r.date - end_ms) / DAY_MS for r in ok]  # type: ignore[operator]
-        y = [r.value for r in ok]
-        trends.append(fit(s, x, y, alpha=alpha, stable_pct=stable_pct))
+        values = s.values()
+        keep = inside & np.isfinite(values)
+        x = (dates[keep] - end_ms) / DAY_MS
+        trends.append(fit(s, x, values[keep], alpha=alpha, stable_pct=stable_pct))
     trends.sort(key=lambda t: (_RANK[t.direction], -abs(t.theil_sen_pct_per_30d or 0.0),
                                t.label(), t.machine, t.env, t.version or ""))
     return TrendReport(days, start_ms, end_ms, tuple(trends), outside)
