@@ -235,3 +235,16 @@ def test_confirm_lists_inconclusive_series(results, capsys):
     for item in doc["confirm"]:
         assert item["extra_samples"] >= 10
         assert item["bench_regex"].startswith("^fam\\.")
+
+
+def test_against_a_named_baseline(results, capsys, tmp_path):
+    names = tmp_path / "baselines.yaml"
+    names.write_text(f"baselines:\n  last-release:\n    commit: {commit(N_HIST)}\n")
+    code, out, err = run(capsys, "gate", "--against", "last-release", commit(N_HIST + 1)[:8],
+                         "--baselines", str(names), "--results-dir", str(results),
+                         "--format", "json")
+    assert code == 1, err
+    assert json.loads(out)["base"] == commit(N_HIST)
+    code, _, err = run(capsys, "gate", "--against", "nope", commit(N_HIST + 1)[:8],
+                       "--baselines", str(names), "--results-dir", str(results))
+    assert code == 2 and f"'nope' is neither a commit hash nor a baseline in {names}" in err

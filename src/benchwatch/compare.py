@@ -248,13 +248,16 @@ def _path(text: str):
 
 def resolve_ref(rows: Sequence[Row], ref: str, baselines_path=None) -> str:
     """A commit hash from a hash prefix or a baseline name."""
-    try:
-        from . import baselines
+    import re
 
-        commit = baselines.resolve_ref(ref, baselines_path)
-    except (ImportError, AttributeError):
-        commit = None
-    return history.resolve_commit(rows, commit or ref)
+    from . import baselines
+    from .errors import UserError
+
+    named = baselines.resolve_ref(ref, baselines_path)
+    if named is None and not re.fullmatch(r"[0-9a-fA-F]+", ref or ""):
+        where = baselines_path or baselines.find_config() or "configs/baselines.yaml"
+        raise UserError(f"{ref!r} is neither a commit hash nor a baseline in {where}")
+    return history.resolve_commit(rows, named or ref)
 
 
 def run_compare(args: argparse.Namespace) -> int:
