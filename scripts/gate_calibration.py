@@ -4,7 +4,7 @@
     python scripts/gate_calibration.py [N]        (default N = 2000 series per cell)
 
 For noise CVs of 1, 3, 5 and 10 % and true changes of 0 (A/A), +5 % and +10 %, it
-simulates N series (tests/gate_sim.py: 30 main-branch commits, then BASE and HEAD in
+simulates N series (benchwatch.simulate: 30 main-branch commits, then BASE and HEAD in
 two interleaved rounds of 5 samples, per-round drift of half the CV) and runs the
 real gate on each, with and without the confirm stage. It prints, per cell, the share
 flagged as regression one-shot and after the confirm stage, the share classed noisy,
@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import gate_sim  # noqa: E402
+from benchwatch import simulate as gate_sim
 
 
 def main(argv: list[str]) -> int:

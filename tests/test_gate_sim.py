@@ -8,7 +8,7 @@ change that breaks a target fails here.
 
 import pytest
 
-from gate_sim import run_gate_sim
+from benchwatch.simulate import run_gate_sim
 
 N = 150
 
