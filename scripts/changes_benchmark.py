@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
 
-import changepoint_corpus as corpus  # noqa: E402
+import changepoint_corpus as corpus
 
-from benchwatch import changepoint  # noqa: E402
+from benchwatch import changepoint
 
 #: Ablation: the noise threshold at 2 % instead of 4 % (what slow drift costs).
 MIN_CHANGE_2 = changepoint.DetectorConfig(min_change_pct=2.0)

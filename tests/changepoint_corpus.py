@@ -24,6 +24,7 @@ one (one-to-one matching, closest pairs first).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ def asv_ci_ranks(n: int, alpha: float = 0.01) -> tuple[int | None, int | None]:
 def _positions(rng: np.random.Generator, n_commits: int, k: int) -> list[int]:
     for _ in range(1000):
         pos = sorted(int(p) for p in rng.integers(EDGE, n_commits - EDGE, size=k))
-        if all(b - a >= MIN_GAP for a, b in zip(pos, pos[1:])):
+        if all(b - a >= MIN_GAP for a, b in itertools.pairwise(pos)):
             return pos
     raise ValueError(f"cannot place {k} changes {MIN_GAP} apart in {n_commits} commits")
 
@@ -168,7 +169,7 @@ class Score:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    def __add__(self, other: "Score") -> "Score":
+    def __add__(self, other: Score) -> Score:
         return Score(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 

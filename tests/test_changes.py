@@ -8,18 +8,19 @@ scipy's t-test); the accuracy targets are checked on a small seeded corpus
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import changepoint_corpus as corpus
+import naive
 import numpy as np
 import pytest
 from scipy import stats as sp
 
-import changepoint_corpus as corpus
-import naive
 from benchwatch import changepoint, changes, history
 from benchwatch import stats as bstats
 from benchwatch.changepoint import DetectorConfig, detect
@@ -51,7 +52,7 @@ def test_corpus_is_deterministic_and_labelled():
     for s in a + c:
         cps = s.change_points
         assert len(cps) <= 4 and all(corpus.EDGE <= p < 300 - corpus.EDGE for p in cps)
-        assert all(q - p >= corpus.MIN_GAP for p, q in zip(cps, cps[1:]))
+        assert all(q - p >= corpus.MIN_GAP for p, q in itertools.pairwise(cps))
         lo, hi = corpus.NOISE_LEVELS[s.noise_level]
         assert lo <= s.cv <= hi
 

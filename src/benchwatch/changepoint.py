@@ -137,7 +137,7 @@ def _segment_cost(cw, cwy, cwyy, s, t):
         return 0.0
     swy = cwy[t] - cwy[s]
     cost = (cwyy[t] - cwyy[s]) - swy * swy / sw
-    return cost if cost > 0.0 else 0.0
+    return max(0.0, cost)
 
 
 @njit(cache=True)

@@ -24,7 +24,7 @@ import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,19 +123,19 @@ class Analysis:
 def iso_date(ms: int | None) -> str | None:
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_since(text: str) -> int:
     """ISO date or date-time (naive means UTC) -> ms since the epoch."""
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        when = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UserError(f"--since {text!r}: not an ISO date; write e.g. 2025-07-01 or "
                         "2025-07-01T12:00:00Z") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return int(round(when.timestamp() * 1000))
+        when = when.replace(tzinfo=UTC)
+    return round(when.timestamp() * 1000)
 
 
 def standard_errors(series) -> list[float]:
@@ -336,7 +336,7 @@ def to_atom(points: Sequence[ChangePoint], analysis: Analysis, machine: str | No
     from .report import fmt_p, fmt_pct, fmt_value
 
     def when(ms: int | None) -> datetime:
-        return datetime.fromtimestamp((ms or 0) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp((ms or 0) / 1000, tz=UTC)
 
     entries = []
     for c in points:

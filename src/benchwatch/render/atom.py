@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 NS = "http://www.w3.org/2005/Atom"
@@ -45,7 +45,7 @@ def timestamp(when: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, as Atom requires."""
     if when.tzinfo is None:
         raise ValueError("Atom dates need a timezone; pass an aware datetime")
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
