@@ -205,45 +205,45 @@ CASES = [
     ("box/truncated.json", "not a valid JSON result file (Expecting value at line 63, column 4)",
      63, SKIPPED, 0),
     ("box/empty.json", "empty result file", None, SKIPPED, 0),
-    ("box/syntax_error.json", "not a valid JSON result file (Expecting property name enclosed "
-     "in double quotes at line 9, column 22)", 9, SKIPPED, 0),
-    ("box/api_version_1.json", "asv result api version 1, expected 2; run `asv update` to "
-     "convert it", None, SKIPPED, 0),
+    ("box/syntax_error.json", ("not a valid JSON result file (Expecting property name enclosed "
+     "in double quotes at line 9, column 22)"), 9, SKIPPED, 0),
+    ("box/api_version_1.json", ("asv result api version 1, expected 2; run `asv update` to "
+     "convert it"), None, SKIPPED, 0),
     ("box/api_version_3.json", "asv result api version 3, expected 2", None, SKIPPED, 0),
     ("box/no_version.json", "not an asv result file (no api 'version' field)", None, SKIPPED, 0),
     ("box/no_results.json", "malformed asv result file: no 'results'", None, SKIPPED, 0),
     ("box/no_commit_hash.json", "malformed asv result file: no 'commit_hash'", None, SKIPPED, 0),
-    ("box/results_is_array.json", "malformed asv result file: 'results' is a JSON array, "
-     "expected a JSON object", None, SKIPPED, 0),
-    ("box/no_result_column.json", "malformed asv result file: 'result_columns' is not a list "
-     "of column names holding 'result'", None, SKIPPED, 0),
-    ("box/top_level_array.json", "not an asv result file (top level is a JSON array, not an "
-     "object)", None, SKIPPED, 0),
+    ("box/results_is_array.json", ("malformed asv result file: 'results' is a JSON array, "
+     "expected a JSON object"), None, SKIPPED, 0),
+    ("box/no_result_column.json", ("malformed asv result file: 'result_columns' is not a list "
+     "of column names holding 'result'"), None, SKIPPED, 0),
+    ("box/top_level_array.json", ("not an asv result file (top level is a JSON array, not an "
+     "object)"), None, SKIPPED, 0),
     ("box/latin1.json", "not UTF-8 text (byte 0xe9 at offset 194)", 7, SKIPPED, 0),
     # entry-level
-    ("box/extra_column.json", "benchmark 'bench.Suite.time_plain': malformed entry (14 columns, "
-     "but result_columns names 13)", None, SKIPPED, 7),
-    ("box/params_product.json", "benchmark 'bench.Suite.time_grid': malformed entry (3 values "
-     "for 4 parameter combinations)", None, SKIPPED, 4),
-    ("box/entry_is_object.json", "benchmark 'bench.Suite.track_rate': malformed entry (a JSON "
-     "object, expected a list of columns)", None, SKIPPED, 7),
-    ("box/stats_length.json", "benchmark 'bench.Suite.time_grid': malformed entry (column "
-     "'stats_ci_99_a' holds 1 values for 4 parameter combinations)", None, SKIPPED, 4),
+    ("box/extra_column.json", ("benchmark 'bench.Suite.time_plain': malformed entry (14 columns, "
+     "but result_columns names 13)"), None, SKIPPED, 7),
+    ("box/params_product.json", ("benchmark 'bench.Suite.time_grid': malformed entry (3 values "
+     "for 4 parameter combinations)"), None, SKIPPED, 4),
+    ("box/entry_is_object.json", ("benchmark 'bench.Suite.track_rate': malformed entry (a JSON "
+     "object, expected a list of columns)"), None, SKIPPED, 7),
+    ("box/stats_length.json", ("benchmark 'bench.Suite.time_grid': malformed entry (column "
+     "'stats_ci_99_a' holds 1 values for 4 parameter combinations)"), None, SKIPPED, 4),
     # row-level
-    ("box/string_value.json", "benchmark 'bench.Suite.time_plain': value '0.5' is a JSON "
-     "string, not a number", None, SKIPPED, 7),
-    ("box/negative_time.json", "benchmark \"bench.Suite.time_grid(1, 'b')\": negative time "
-     "value -0.002", None, SKIPPED, 7),
+    ("box/string_value.json", ("benchmark 'bench.Suite.time_plain': value '0.5' is a JSON "
+     "string, not a number"), None, SKIPPED, 7),
+    ("box/negative_time.json", ("benchmark \"bench.Suite.time_grid(1, 'b')\": negative time "
+     "value -0.002"), None, SKIPPED, 7),
     ("box/nan_sample.json", "benchmark 'bench.Suite.time_plain': non-finite time sample nan",
      None, SKIPPED, 7),
-    ("box/inf_sample.json", "benchmark \"bench.Suite.time_grid(2, 'a')\": non-finite time "
-     "sample inf", None, SKIPPED, 7),
-    ("box/negative_memory.json", "benchmark 'bench.Suite.peakmem_build': negative peakmem "
-     "value -4096.0", None, SKIPPED, 7),
+    ("box/inf_sample.json", ("benchmark \"bench.Suite.time_grid(2, 'a')\": non-finite time "
+     "sample inf"), None, SKIPPED, 7),
+    ("box/negative_memory.json", ("benchmark 'bench.Suite.peakmem_build': negative peakmem "
+     "value -4096.0"), None, SKIPPED, 7),
     # machine.json: the machine's result file (8 rows) still loads
     ("nomachine/machine.json", "missing machine.json (run `asv machine`)", None, KEPT, 8),
-    ("badmachine/machine.json", "machine.json is not valid JSON (Expecting ',' delimiter at "
-     "line 2, column 1)", 2, KEPT, 8),
+    ("badmachine/machine.json", ("machine.json is not valid JSON (Expecting ',' delimiter at "
+     "line 2, column 1)"), 2, KEPT, 8),
     ("oldmachine/machine.json", "machine.json api version 0, expected 1", None, KEPT, 8),
 ]
 
@@ -325,9 +325,9 @@ def test_unreadable_benchmarks_json_is_named_and_results_still_load(tmp_path):
     (root / "benchmarks.json").write_text('{"bench.renamed": {"unit": "seconds"},\n')
     loaded = results.load(root, cache=False)
     assert loaded.problems == (
-        f"{root / 'benchmarks.json'}: unreadable benchmarks.json (Expecting property name "
-        "enclosed in double quotes at line 2, column 1); units unknown, types from method "
-        "names",)
+        (f"{root / 'benchmarks.json'}: unreadable benchmarks.json (Expecting property name "
+         "enclosed in double quotes at line 2, column 1); units unknown, types from method "
+         "names"),)
     assert len(loaded.rows) == 8 and {r.unit for r in loaded.rows} == {None}
     with pytest.raises(UserError, match=r"benchmarks.json:2: unreadable benchmarks.json"):
         results.load(root, strict=True, cache=False)
@@ -337,8 +337,8 @@ def test_load_file_reports_and_strict_raises():
     problems: list[str] = []
     rows = results.load_file(BAD / "box/negative_time.json", problems=problems)
     assert len(rows) == 7
-    assert problems == [f"{BAD / 'box/negative_time.json'}: benchmark "
-                        "\"bench.Suite.time_grid(1, 'b')\": negative time value -0.002; skipped"]
+    assert problems == [(f"{BAD / 'box/negative_time.json'}: benchmark "
+                         "\"bench.Suite.time_grid(1, 'b')\": negative time value -0.002; skipped")]
     assert results.load_file(BAD / "box/empty.json", problems=problems) is None
     with pytest.raises(UserError, match="empty result file"):
         results.load_file(BAD / "box/empty.json", strict=True)
@@ -426,7 +426,8 @@ def test_cache_gives_identical_rows_and_problems(tmp_path):
     before = _tree(root)
     first = results.load(root)
     assert _tree(root) == before  # nothing written inside the results tree
-    assert len(list((tmp_path / results.CACHE_DIRNAME).glob("results-*.pickle"))) == 1
+    (cache,) = (tmp_path / results.CACHE_DIRNAME).iterdir()  # one per results dir
+    assert len(list(cache.rglob("*.pickle"))) == len(list(root.glob("*/*.json"))) - 3
     warm = results.load(root)
     for loaded in (first, warm):
         assert repr(loaded.rows) == repr(plain.rows)
@@ -443,9 +444,9 @@ def test_warm_load_parses_only_changed_files(tmp_path, monkeypatch):
     parsed: list[str] = []
     real = results._parse
 
-    def spy(path, info):
+    def spy(path, *args):
         parsed.append(path.name)
-        return real(path, info)
+        return real(path, *args)
 
     monkeypatch.setattr(results, "_parse", spy)
     warm = results.load(root, cache_dir=tmp_path / "c")
@@ -477,15 +478,16 @@ def test_benchmarks_json_change_drops_the_cache(tmp_path):
             if r.benchmark == "bench.renamed"} == {"ms"}
 
 
-def test_a_bad_cache_is_ignored_and_rebuilt(tmp_path):
+def test_a_bad_cache_is_ignored_and_rebuilt(tmp_path, monkeypatch):
     root = _copy_corpus(tmp_path, GOOD)
     cache_dir = tmp_path / "c"
     want = results.load(root, cache=False)
     results.load(root, cache_dir=cache_dir)
-    (cache_file,) = cache_dir.iterdir()
-    cache_file.write_bytes(b"\x80\x05garbage")
+    (entry,) = cache_dir.glob("results-*/box/good.json.pickle")
+    good = entry.read_bytes()
+    entry.write_bytes(good[: len(good) // 2])
     assert results.load(root, cache_dir=cache_dir) == want
-    assert results._Cache.open(root, root / "benchmarks.json", cache_dir).entries != {}
+    assert entry.read_bytes() == good  # rebuilt
 
     marker = tmp_path / "pwned"
 
@@ -493,9 +495,10 @@ def test_a_bad_cache_is_ignored_and_rebuilt(tmp_path):
         def __reduce__(self):
             return (Path.touch, (marker,))
 
-    cache_file.write_bytes(pickle.dumps({"header": {}, "files": Planted()}))
+    entry.write_bytes(pickle.dumps((Planted(), 0, 0, [], [])))
     assert results.load(root, cache_dir=cache_dir) == want
     assert not marker.exists()
+    assert entry.read_bytes() == good
 
     blocked = tmp_path / "a-file"  # the cache dir cannot be created: still no error
     blocked.write_text("")

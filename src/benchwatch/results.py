@@ -32,6 +32,7 @@ is rebuilt. Nothing else in benchwatch parses asv JSON.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import itertools
 import json
@@ -120,7 +121,7 @@ class Loaded:
     files: int  # result files read successfully
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kind(benchmark: str) -> str:
     # history imports this module; import it here, not at the top, to avoid a cycle
     from .history import kind
@@ -168,6 +169,19 @@ def load(results_dir: Path | str, *, machine: str | None = None,
     root = Path(results_dir)
     if not root.is_dir():
         raise UserError("results directory not found", path=str(root))
+    # Millions of rows and no reference cycles: the cyclic collector would only walk
+    # the growing heap again and again (a third of the load time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(root, machine, commit, strict, cache, cache_dir)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cache: bool,
+          cache_dir: Path | str | None) -> Loaded:
     problems: list[_Problem] = []
 
     def check() -> None:
@@ -178,6 +192,7 @@ def load(results_dir: Path | str, *, machine: str | None = None,
     info = _benchmarks_info(info_path, problems)
     check()
     store = _Cache.open(root, info_path, cache_dir) if cache else None
+    statics: dict[str, tuple] = {}
     rows: list[Row] = []
     files = 0
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -192,10 +207,10 @@ def load(results_dir: Path | str, *, machine: str | None = None,
         for path in paths:
             if commit is not None and not path.name.startswith(commit[:8]):
                 continue
-            hit = store.get(path) if store is not None else None
+            stat = _stat(path)
+            hit = store.get(path, stat) if store is not None and stat is not None else None
             if hit is None:
-                stat = _stat(path)
-                file_rows, file_problems = _parse(path, info)
+                file_rows, file_problems = _parse(path, info, statics)
                 if store is not None and stat is not None:
                     store.put(path, stat, file_rows, file_problems)
             else:
@@ -206,8 +221,8 @@ def load(results_dir: Path | str, *, machine: str | None = None,
                 continue
             files += 1
             rows.extend(r for r in file_rows if commit is None or r.commit.startswith(commit))
-    if store is not None:
-        store.save()
+        if store is not None and commit is None:
+            store.prune(machine_dir, paths)
     return Loaded(tuple(rows), tuple(str(p) for p in problems), files)
 
 
@@ -225,8 +240,12 @@ def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
     return rows
 
 
-def _parse(path: Path, info: dict[str, dict]) -> tuple[list[Row] | None, list[_Problem]]:
-    """Rows and problems of one result file; ``None`` rows when the file is unusable."""
+def _parse(path: Path, info: dict[str, dict],
+           statics: dict[str, tuple] | None = None) -> tuple[list[Row] | None, list[_Problem]]:
+    """Rows and problems of one result file; ``None`` rows when the file is unusable.
+
+    ``statics`` memoises what ``info`` says of each benchmark across the files of a load.
+    """
     problems: list[_Problem] = []
 
     def skip(reason: str, line: int | None = None) -> tuple[None, list[_Problem]]:
@@ -288,84 +307,171 @@ def _parse(path: Path, info: dict[str, dict]) -> tuple[list[Row] | None, list[_P
     machine = params.get("machine") if isinstance(params, dict) else None
     machine = machine if isinstance(machine, str) and machine else path.parent.name
 
+    where = {c: i for i, c in enumerate(columns)}
+    # positions of the columns the rows use; a missing column reads past any entry
+    pos = tuple(where.get(c, _ABSENT) for c in _USED_COLUMNS)
+    pos += (min(pos[3:]),)  # entries shorter than this hold no statistics
+    ncols = len(columns)
+    statics = {} if statics is None else statics
     rows: list[Row] = []
     for name, entry in results.items():
-        binfo = info.get(name) or {}
-        btype = binfo.get("type")
-        if not isinstance(btype, str) or not btype:
-            btype = _kind(name)
+        static = statics.get(name)
+        if static is None:
+            static = statics[name] = _static(name, info.get(name))
         try:
-            entry_rows, row_problems = _entry_rows(name, entry, columns, binfo, btype,
-                                                   machine, env, commit, date)
+            row_problems = _entry_rows(rows, name, entry, pos, ncols, static,
+                                       machine, env, commit, date)
         except _EntryError as exc:
             problems.append(_Problem(str(path), f"benchmark {name!r}: malformed entry ({exc})"))
             continue
-        rows.extend(entry_rows)
-        problems.extend(_Problem(str(path), reason) for reason in row_problems)
+        if row_problems:
+            problems.extend(_Problem(str(path), reason) for reason in row_problems)
     return rows, problems
 
 
-def _entry_rows(name: str, entry: Any, columns: list[str], binfo: dict, btype: str,
-                machine: str, env: str, commit: str,
-                date: int | None) -> tuple[list[Row], list[str]]:
-    """The rows of one benchmark entry and the reasons for rows it skipped.
+_USED_COLUMNS = ("result", "params", "version", "stats_ci_99_a", "stats_ci_99_b",
+                 "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples")
+_STAT_COLUMNS = _USED_COLUMNS[3:]
+_ABSENT = 1 << 30
+_PLAIN = [()]
 
-    Raises ``_EntryError`` (before building any row) when the entry's shape is wrong.
+
+def _static(name: str, binfo: Any) -> tuple:
+    """What ``benchmarks.json`` says of a benchmark, checked once per load:
+    (params, unit, version, type, nonnegative)."""
+    binfo = binfo if isinstance(binfo, dict) else {}
+    btype = binfo.get("type")
+    if not isinstance(btype, str) or not btype:
+        btype = _kind(name)
+    unit = binfo.get("unit")
+    return (binfo.get("params") or [], unit if isinstance(unit, str) else None,
+            binfo.get("version"), btype, btype in NONNEGATIVE_TYPES)
+
+
+def _entry_rows(rows: list[Row], name: str, entry: Any, pos: tuple, ncols: int,
+                static: tuple, machine: str, env: str, commit: str,
+                date: int | None) -> list[str] | None:
+    """Append one benchmark entry's rows to ``rows``; return the reasons of rows skipped.
+
+    Raises ``_EntryError`` (before appending any row) when the entry's shape is wrong.
+    This loop runs ~1.7 M times on a big history: the common cells (floats, int
+    counts) are checked inline and only unusual ones go through the helpers.
     """
-    if not isinstance(entry, list):
+    if type(entry) is not list:
         raise _EntryError(f"a JSON {_json_type(entry)}, expected a list of columns")
-    if len(entry) > len(columns):
-        raise _EntryError(f"{len(entry)} columns, but result_columns names {len(columns)}")
-    col = dict(zip(columns, entry))
-    params = col.get("params")
+    m = len(entry)
+    if m > ncols:
+        raise _EntryError(f"{m} columns, but result_columns names {ncols}")
+    info_params, unit, version, btype, nonneg = static
+    p_result, p_params, p_version = pos[0], pos[1], pos[2]
+    params = entry[p_params] if p_params < m else None
     if params is None:
-        params = binfo.get("params") or []
-    if not isinstance(params, list) or not all(isinstance(axis, list) for axis in params):
-        raise _EntryError("params is not a list of lists")
-    combos = list(itertools.product(*[[str(v) for v in axis] for axis in params])) \
-        if params else [()]
+        params = info_params
+    if not params:
+        combos = _PLAIN
+    else:
+        if type(params) is not list or not all(type(axis) is list for axis in params):
+            raise _EntryError("params is not a list of lists")
+        combos = list(itertools.product(*[[v if type(v) is str else str(v) for v in axis]
+                                          for axis in params]))
     n = len(combos)
-    values = col.get("result")
+    values = entry[p_result] if p_result < m else None
     if values is None:
         values = [None] * n
-    elif not isinstance(values, list):
+    elif type(values) is not list:
         values = [values]
     if len(values) != n:
         raise _EntryError(f"{len(values)} values for {n} parameter combinations")
+    if p_version < m:
+        version = entry[p_version]
+    if version is not None and type(version) is not str:
+        version = str(version)
+    ci_a = ci_b = q25 = q75 = numbers = repeats = samples = None
+    if m > pos[-1]:  # asv drops trailing empty columns: track/failed entries stop early
+        stats = []
+        for p, key in zip(pos[3:-1], _STAT_COLUMNS):
+            x = entry[p] if p < m else None
+            if x is not None and (type(x) is not list or len(x) != n):
+                got = f"{len(x)} values" if type(x) is list else f"a JSON {_json_type(x)}"
+                raise _EntryError(f"column {key!r} holds {got} for {n} parameter combinations")
+            stats.append(x)
+        ci_a, ci_b, q25, q75, numbers, repeats, samples = stats
+        if ci_a is None or ci_b is None:
+            ci_a = ci_b = None
+        if q25 is None or q75 is None:
+            q25 = q75 = None
 
-    def column(key: str) -> list | None:
-        v = col.get(key)
-        if v is None:
-            return None
-        if not isinstance(v, list) or len(v) != n:
-            got = f"{len(v)} values" if isinstance(v, list) else f"a JSON {_json_type(v)}"
-            raise _EntryError(f"column {key!r} holds {got} for {n} parameter combinations")
-        return v
-
-    ci_a, ci_b = column("stats_ci_99_a"), column("stats_ci_99_b")
-    q25, q75 = column("stats_q_25"), column("stats_q_75")
-    numbers, repeats, samples = column("stats_number"), column("stats_repeat"), column("samples")
-    version = col.get("version", binfo.get("version"))
-    version = None if version is None else str(version)
-    unit = binfo.get("unit")
-    unit = unit if isinstance(unit, str) else None
-    nonneg = btype in NONNEGATIVE_TYPES
-
-    rows: list[Row] = []
-    skipped: list[str] = []
-    for i, combo in enumerate(combos):
+    skipped = None
+    new = _new_row
+    for i in range(n):
         try:
-            row = Row(name, combo, machine, env, commit, date,
-                      _value(values[i], btype, nonneg), unit, version,
-                      _pair(ci_a, ci_b, i, "stats_ci_99"), _pair(q25, q75, i, "stats_q"),
-                      _count(numbers, i, "stats_number"), _count(repeats, i, "stats_repeat"),
-                      _samples(samples, i, btype, nonneg), btype)
+            v = values[i]
+            if type(v) is not float or (nonneg and not 0.0 <= v < _INF):
+                v = _value(v, btype, nonneg)
+            ci = q = num = rep = smp = None
+            if ci_a is not None:
+                a, b = ci_a[i], ci_b[i]
+                ci = (a, b) if type(a) is float and type(b) is float else _pair(a, b,
+                                                                                "stats_ci_99")
+            if q25 is not None:
+                a, b = q25[i], q75[i]
+                q = (a, b) if type(a) is float and type(b) is float else _pair(a, b, "stats_q")
+            if numbers is not None:
+                num = numbers[i]
+                if type(num) is not int:
+                    num = _count(num, "stats_number")
+            if repeats is not None:
+                rep = repeats[i]
+                if type(rep) is not int:
+                    rep = _count(rep, "stats_repeat")
+            if samples is not None and samples[i] is not None:
+                smp = _samples(samples[i], btype, nonneg)
         except _RowError as exc:
-            label = f"{name}({', '.join(combo)})" if combo else name
+            label = f"{name}({', '.join(combos[i])})" if combos[i] else name
+            skipped = skipped or []
             skipped.append(f"benchmark {label!r}: {exc}")
             continue
+        # Row without the frozen dataclass's per-field object.__setattr__ (a third of
+        # the cost of Row(...)): every field, in field order, so it equals a built one.
+        row = new(Row)
+        d = row.__dict__
+        d["benchmark"] = name
+        d["params"] = combos[i]
+        d["machine"] = machine
+        d["env"] = env
+        d["commit"] = commit
+        d["date"] = date
+        d["value"] = v
+        d["unit"] = unit
+        d["version"] = version
+        d["ci_99"] = ci
+        d["quartiles"] = q
+        d["number"] = num
+        d["repeat"] = rep
+        d["samples"] = smp
+        d["type"] = btype
         rows.append(row)
-    return rows, skipped
+    return skipped
+
+
+_INF = math.inf
+_new_row = object.__new__
+
+
+def _row_from_values(values: tuple) -> Row:
+    """A Row from its field values in field order (the cache's tuples), built the
+    same fast way as in ``_entry_rows``."""
+    row = _new_row(Row)
+    d = row.__dict__
+    (d["benchmark"], d["params"], d["machine"], d["env"], d["commit"], d["date"], d["value"],
+     d["unit"], d["version"], d["ci_99"], d["quartiles"], d["number"], d["repeat"],
+     d["samples"], d["type"]) = values
+    return row
+
+
+# the two fast builders above spell the fields out; they must match Row's
+assert _FIELDS == ("benchmark", "params", "machine", "env", "commit", "date", "value", "unit",
+                   "version", "ci_99", "quartiles", "number", "repeat", "samples", "type")
 
 
 def _number(v: Any, what: str) -> float:
@@ -383,38 +489,34 @@ def _value(v: Any, btype: str, nonneg: bool) -> float | None:
     if v is None:
         return None
     v = _number(v, "value")
-    if nonneg and v == v and (v < 0 or v == math.inf):  # NaN (skipped) passes
+    if nonneg and not math.isnan(v) and not 0.0 <= v < _INF:  # NaN (skipped) passes
         raise _RowError(f"{'negative' if v < 0 else 'infinite'} {btype} value {v!r}")
     return v
 
 
-def _pair(a: list | None, b: list | None, i: int, what: str) -> tuple[float, float] | None:
+def _pair(a: Any, b: Any, what: str) -> tuple[float, float] | None:
     # asv writes inf bounds when a single sample gives no interval: keep them
-    if a is None or b is None or a[i] is None or b[i] is None:
+    if a is None or b is None:
         return None
-    return (_number(a[i], what), _number(b[i], what))
+    return (_number(a, what), _number(b, what))
 
 
-def _count(column: list | None, i: int, what: str) -> int | None:
-    if column is None or column[i] is None:
+def _count(v: Any, what: str) -> int | None:
+    if v is None:
         return None
-    v = _number(column[i], what)
+    v = _number(v, what)
     if not v.is_integer():
         raise _RowError(f"{what} {v!r} is not a whole number")
     return int(v)
 
 
-def _samples(column: list | None, i: int, btype: str,
-             nonneg: bool) -> tuple[float, ...] | None:
-    if column is None or column[i] is None:
-        return None
-    raw = column[i]
+def _samples(raw: Any, btype: str, nonneg: bool) -> tuple[float, ...]:
     if not isinstance(raw, list):
         raise _RowError(f"samples are a JSON {_json_type(raw)}, not a list")
-    out = tuple(_number(s, "sample") for s in raw)
+    out = tuple(s if type(s) is float else _number(s, "sample") for s in raw)
     if nonneg:
         for s in out:
-            if not math.isfinite(s) or s < 0:
+            if not 0.0 <= s < _INF:  # also true for NaN
                 raise _RowError(f"{'negative' if s < 0 else 'non-finite'} {btype} sample {s!r}")
     return out
 
@@ -511,77 +613,61 @@ class _NoGlobals(pickle.Unpickler):
 
 
 class _Cache:
-    """Parsed result files keyed by path relative to the results dir, mtime and size.
+    """Parsed result files, one small pickle per file, checked against the result file's
+    mtime and size.
 
-    One pickle per results directory under ``.benchwatch-cache/`` beside it. Rows are
-    stored as tuples of field values, problems as (reason, line, consequence). The
-    whole cache is dropped when ``benchmarks.json`` changes (it feeds unit, type and
-    params), when its format or Row's fields change, or when it cannot be read.
+    ``<cache_dir>/results-<hash of the results path>/<machine>/<file>.pickle`` holds
+    ``(header, mtime_ns, size, rows, problems)``: rows as tuples of field values,
+    problems as (reason, line, consequence). One file per result file means a new asv
+    run writes one small entry instead of rewriting the whole cache. Entries are
+    ignored when the header differs: the loader's cache format, Row's fields, or the
+    stat of ``benchmarks.json`` (it feeds unit, type and params).
     """
 
-    def __init__(self, root: Path, file: Path, header: dict, entries: dict):
+    def __init__(self, root: Path, directory: Path, header: tuple):
         self.root = root
-        self.file = file
+        self.directory = directory
         self.header = header
-        self.entries = entries
-        self.dirty = False
 
     @classmethod
     def open(cls, root: Path, info_path: Path, cache_dir: Path | str | None) -> _Cache:
         resolved = root.resolve()
         if cache_dir is None:
             cache_dir = os.environ.get(CACHE_DIR_ENV) or resolved.parent / CACHE_DIRNAME
-        directory = Path(cache_dir)
         digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()
-        file = directory / f"results-{digest[:16]}.pickle"
-        header = {"format": _CACHE_FORMAT, "fields": _FIELDS, "root": str(resolved),
-                  "info": _stat(info_path)}
-        entries: dict = {}
-        try:
-            with open(file, "rb") as handle:
-                data = _NoGlobals(handle).load()
-            if (isinstance(data, dict) and data.get("header") == header
-                    and isinstance(data.get("files"), dict)):
-                entries = data["files"]
-        except Exception:  # noqa: BLE001 - a cache that cannot be read is rebuilt, never fatal
-            entries = {}
-        return cls(root, file, header, entries)
+        return cls(root, Path(cache_dir) / f"results-{digest[:16]}",
+                   (_CACHE_FORMAT, _FIELDS, _stat(info_path)))
 
-    def get(self, path: Path) -> tuple[list[Row] | None, list[_Problem]] | None:
-        entry = self.entries.get(path.relative_to(self.root).as_posix())
-        if entry is None:
-            return None
+    def _entry(self, path: Path) -> Path:
+        return self.directory / path.parent.name / (path.name + ".pickle")
+
+    def get(self, path: Path,
+            stat: tuple[int, int]) -> tuple[list[Row] | None, list[_Problem]] | None:
         try:
-            mtime_ns, size, rows, problems = entry
-            if (mtime_ns, size) != _stat(path):
+            with open(self._entry(path), "rb") as handle:
+                header, mtime_ns, size, rows, problems = _NoGlobals(handle).load()
+            if header != self.header or (mtime_ns, size) != stat:
                 return None
-            return (None if rows is None else [Row(*values) for values in rows],
+            return (None if rows is None else [_row_from_values(values) for values in rows],
                     [_Problem(str(path), reason, line, consequence)
                      for reason, line, consequence in problems])
-        except Exception:  # noqa: BLE001 - a damaged entry is re-parsed
+        except Exception:  # noqa: BLE001 - a missing or damaged entry means: parse the file
             return None
 
     def put(self, path: Path, stat: tuple[int, int], rows: list[Row] | None,
             problems: list[_Problem]) -> None:
-        self.entries[path.relative_to(self.root).as_posix()] = (
-            stat[0], stat[1], None if rows is None else [_row_values(r) for r in rows],
-            [(p.reason, p.line, p.consequence) for p in problems])
-        self.dirty = True
-
-    def save(self) -> None:
-        """Write the cache atomically if anything changed; failing to is not an error."""
-        if not self.dirty:
-            return
-        files = {rel: e for rel, e in self.entries.items() if (self.root / rel).is_file()}
+        """Write one entry atomically; failing to (read-only, full disk) is not an error."""
+        entry = self._entry(path)
+        data = (self.header, stat[0], stat[1],
+                None if rows is None else [_row_values(r) for r in rows],
+                [(p.reason, p.line, p.consequence) for p in problems])
         tmp = None
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.file.name}.", suffix=".tmp",
-                                       dir=self.file.parent)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent)
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"header": self.header, "files": files}, handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.file)
+                pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, entry)
             tmp = None
         except OSError:
             pass
@@ -591,3 +677,13 @@ class _Cache:
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+    def prune(self, machine_dir: Path, paths: list[Path]) -> None:
+        """Drop the entries of result files that are gone."""
+        keep = {p.name + ".pickle" for p in paths}
+        try:
+            for entry in os.scandir(self.directory / machine_dir.name):
+                if entry.name.endswith(".pickle") and entry.name not in keep:
+                    os.unlink(entry.path)
+        except OSError:
+            pass
