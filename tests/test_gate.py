@@ -248,3 +248,67 @@ def test_against_a_named_baseline(results, capsys, tmp_path):
     code, _, err = run(capsys, "gate", "--against", "nope", commit(N_HIST + 1)[:8],
                        "--baselines", str(names), "--results-dir", str(results))
     assert code == 2 and f"'nope' is neither a commit hash nor a baseline in {names}" in err
+
+
+SUITE = """\
+configs:
+  "tiny:1.0.0":
+    name: tiny
+    version: "1.0.0"
+    benchmarks:
+      - name: alloc
+        category: Allocation
+        select: "^allocation\\\\.AllocateLatency\\\\."
+        parameters: {input_sizes: [10, 100]}
+        success_criteria: {max_latency_p99: 1000}
+environments:
+  ci: {}
+default_parameters: {sample_size: 10}
+gates: {latency_regression_pct: 15, throughput_regression_pct: 10,
+        memory_regression_pct: 20, min_success_rate: 1.0}
+"""
+
+
+def test_gate_with_a_suite_uses_its_thresholds_and_slas(tmp_path, capsys):
+    from pathlib import Path
+
+    bench_dir = Path(__file__).parent / "data" / "asv_benchmarks"
+    (tmp_path / "asv.conf.json").write_text(json.dumps(
+        {"version": 1, "benchmark_dir": str(bench_dir), "results_dir": "results"}))
+    (tmp_path / "suites.yaml").write_text(SUITE)
+    root = tmp_path / "results"
+    root.mkdir()
+    write_benchmarks(root, [Bench("allocation.AllocateLatency.time_allocate", params=[["10", "100"]]),
+                            Bench("allocation.AllocateLatency.track_latency_p99_ns", unit="ns",
+                                  params=[["10", "100"]]),
+                            Bench("other.Thing.time_x")])
+    rng = np.random.default_rng(3)
+    for i in range(14):
+        head = i == 13
+        lv = [1e-4 * (1.12 if head else 1.0), 1e-3 * (1.40 if head else 1.0)]
+        samples = [list(v * np.exp(rng.normal(0, 0.01, 10))) for v in lv]
+        p99 = [800.0, 1500.0 if head else 900.0]
+        write_result(root, "box", commit(i), 1000 + i, {
+            "allocation.AllocateLatency.time_allocate":
+                entry([float(np.median(s)) for s in samples], samples, params=[["10", "100"]]),
+            "allocation.AllocateLatency.track_latency_p99_ns":
+                entry(p99, params=[["10", "100"]]),
+            "other.Thing.time_x": entry([1.0]),
+        })
+    code, out, err = run(capsys, "gate", commit(12)[:8], commit(13)[:8], "--suite", "tiny",
+                         "--env", "ci", "--config", str(tmp_path / "suites.yaml"),
+                         "--results-dir", str(root), "--format", "json")
+    assert code == 1, err
+    doc = json.loads(out)
+    assert doc["suite"] == "tiny:1.0.0" and doc["verdict"] == "fail"
+    st = statuses(doc)
+    # other.Thing is not in the suite; +12 % at size 10 cannot reach the suite's 15 %
+    assert st == {("allocation.AllocateLatency.time_allocate", ("10",)): "unchanged",
+                  ("allocation.AllocateLatency.time_allocate", ("100",)): "regression",
+                  ("allocation.AllocateLatency.track_latency_p99_ns", ("10",)): "noisy",
+                  ("allocation.AllocateLatency.track_latency_p99_ns", ("100",)): "noisy"}
+    assert {r["threshold_pct"] for r in doc["results"]} == {15.0}
+    assert doc["sla"] == [{"entry": "alloc", "criterion": "max_latency_p99", "limit": 1000.0,
+                           "unit": "ns", "observed": 1500.0,
+                           "benchmark": "allocation.AllocateLatency.track_latency_p99_ns(100)",
+                           "status": "fail"}]

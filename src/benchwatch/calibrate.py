@@ -243,11 +243,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
         from . import suite_config
         from .cli_config import find_config
 
-        g = suite_config.resolve(suite_config.load(args.config or find_config()),
-                                 args.suite).gates
-        thresholds = {"time": g.latency_regression_pct / 100,
-                      "throughput": g.throughput_regression_pct / 100,
-                      "memory": g.memory_regression_pct / 100}
+        from .compare import thresholds_of
+
+        thresholds = thresholds_of(suite_config.resolve(
+            suite_config.load(args.config or find_config()), args.suite).gates)
     loaded = cli_results.load(args)
     aa = None
     if args.aa:

@@ -27,6 +27,13 @@ from .results import Row
 DEFAULT_THRESHOLDS = {"time": 0.10, "throughput": 0.10, "memory": 0.20}
 
 
+def thresholds_of(gates) -> dict[str, float]:
+    """Relative thresholds from a suite's ``gates`` (``suite_config.Gates``, in %)."""
+    return {"time": gates.latency_regression_pct / 100,
+            "throughput": gates.throughput_regression_pct / 100,
+            "memory": gates.memory_regression_pct / 100}
+
+
 def metric_of(series: Series) -> str:
     """time | throughput | memory: which threshold applies."""
     if series.kind in ("peakmem", "mem") or (series.unit or "").lower() in ("bytes", "b"):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .compare import Comparison, metric_of
+from .compare import Comparison, thresholds_of
 
 Z99 = 2.5758293035489004
 
@@ -64,10 +64,7 @@ def gate(rows, base: str, head: str, *, repo=None, resolved=None, bench_params=N
     thresholds = None
     selections = None
     if resolved is not None:
-        g = resolved.gates
-        thresholds = {"time": g.latency_regression_pct / 100,
-                      "throughput": g.throughput_regression_pct / 100,
-                      "memory": g.memory_regression_pct / 100}
+        thresholds = thresholds_of(resolved.gates)
         selections = select(resolved, bench_params) if bench_params is not None else None
         if selections is not None:
             series = [s for s in series if any(
