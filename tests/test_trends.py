@@ -6,11 +6,11 @@ import json
 import math
 from pathlib import Path
 
+import naive
 import numpy as np
 import pytest
 from scipy import stats as sp
 
-import naive
 from benchwatch import history, stats, trends
 from benchwatch.cli import main
 from benchwatch.results import Row
@@ -105,12 +105,11 @@ def test_all_tied_values_are_no_trend():
 
 
 def _kernel_path(x, y, **kw):
-    args = dict(exact_pairs=stats.TS_EXACT_PAIRS, n_sample=stats.TS_SAMPLE,
-                margin_se=stats.TS_MARGIN_SE)
+    args = {"exact_pairs": stats.TS_EXACT_PAIRS, "n_sample": stats.TS_SAMPLE,
+            "margin_se": stats.TS_MARGIN_SE}
     args.update(kw)
     order = np.argsort(x, kind="stable")
-    return stats._compiled_pairs_kernel()(x[order], y[order], args["exact_pairs"],
-                                          args["n_sample"], args["margin_se"])
+    return stats._theil_sen_s(x[order], y[order], **args)
 
 
 @pytest.mark.parametrize("n, ties", [(420, False), (450, True), (401, False)])
@@ -223,7 +222,7 @@ def test_direction_rules():
 
 def test_window_ends_at_newest_result_and_counts_points():
     rows = _rows([1.0] * 9 + [None, math.nan], days=range(20, 31))  # 9 finite
-    rows += _rows(np.linspace(1, 2, 10), bench="m.time_edge", days=range(0, 10))  # old
+    rows += _rows(np.linspace(1, 2, 10), bench="m.time_edge", days=range(10))  # old
     rows += _rows(np.linspace(1, 2, 10), bench="m.time_in", days=[10, *range(22, 31)])
     rows += _rows([1.0] * 12, bench="m.time_one_day", days=[30] * 12, offset=100)
     report = trends.analyse(history.build(rows), 20)
@@ -333,6 +332,12 @@ def test_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["trends", "--days", "0", "--results-dir", str(tmp_path)])
     assert exc.value.code == 2
+    for bad in (["--alpha", "1"], ["--alpha", "x"], ["--stable-pct", "-1"],
+                ["--stable-pct", "nan"], ["--days", "1.5"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["trends", *bad, "--results-dir", str(tmp_path)])
+        assert exc.value.code == 2
+    capsys.readouterr()
     assert main(["trends", "--results-dir", str(tmp_path / "none")]) == 2
     assert "results directory not found" in capsys.readouterr().err
 

@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -608,7 +608,7 @@ def run_set(args: argparse.Namespace) -> int:
         loaded = cli_results.load(argparse.Namespace(
             results_dir=args.results_dir, machine=args.machine, strict=False))
         commit = history.resolve_commit(loaded.rows, args.commit)
-    when = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     previous = set_baseline(path, args.name, commit, note=args.note, when=when)
     if previous is None:
         print(f"{args.name} -> {commit} (new, {path})")

@@ -217,9 +217,9 @@ def se_of_median(samples: Sequence[float] | np.ndarray) -> float | np.ndarray:
 # x is time (days), y a benchmark's value. Least squares gives the classic slope and
 # r^2; Theil-Sen (median of pairwise slopes) and Mann-Kendall (sign of pairwise
 # differences) are their robust twins: one outlier commit moves neither. Both robust
-# statistics look at all n(n-1)/2 pairs, so they run in a compiled kernel (numba,
-# imported only when a trend is computed) that never stores more than a small
-# fraction of the slopes: an exact median found inside a bracket taken from a sample.
+# statistics look at all n(n-1)/2 pairs, so the pass over them is compiled (numba,
+# imported only when a trend is computed) and keeps only a small fraction of the
+# slopes: the exact median is selected inside a bracket taken from a sample.
 
 #: Pair counts up to this get the plain method: every slope stored, then the median.
 TS_EXACT_PAIRS = 50_000
@@ -295,78 +295,35 @@ def mann_kendall_from_s(s: int, x: np.ndarray, y: np.ndarray) -> MannKendall:
     return MannKendall(int(s), var, z, math.erfc(abs(z) / math.sqrt(2.0)))
 
 
-def _pairs_kernel(xs, ys, exact_pairs, n_sample, margin_se):  # pragma: no cover - numba
-    """(median slope over pairs i < j with xs[j] > xs[i], Kendall's S, path); xs sorted.
-
-    Large inputs: sample ``n_sample`` pair slopes (a fixed-seed xorshift, so the result
-    is deterministic), take a bracket [lo, hi] around the median's rank, then one pass
-    over the pairs sums S, counts the slopes below ``lo`` and keeps those inside. The
-    median is exact: when the bracket misses it (or overflows) every slope is stored
-    instead. ``path`` says how it was found: 0 all slopes, 1 bracket, 2 bracket missed.
-    """
+def _sample_slopes(xs, ys, n_sample):  # pragma: no cover - compiled by numba
+    """``n_sample`` slopes of pairs with distinct x, drawn with a fixed-seed xorshift so
+    the same input always gives the same sample; xs sorted."""
     n = xs.size
-    m = n * (n - 1) // 2  # pairs with distinct x: all pairs minus those within x ties
-    run = 1
-    for i in range(1, n + 1):
-        if i < n and xs[i] == xs[i - 1]:
-            run += 1
-        else:
-            m -= run * (run - 1) // 2
-            run = 1
-    if m == 0:
-        s = 0
-        return np.nan, s, 0
-    k_hi = m // 2
-    k_lo = k_hi if m % 2 == 1 else k_hi - 1
-    if m > exact_pairs:
-        sample = np.empty(n_sample)
-        state = np.uint64(88172645463325252)
-        c = 0
-        while c < n_sample:
-            state ^= state << np.uint64(13)
-            state ^= state >> np.uint64(7)
-            state ^= state << np.uint64(17)
-            i = np.int64(state % np.uint64(n))
-            j = np.int64((state >> np.uint64(32)) % np.uint64(n))
-            if i > j:
-                i, j = j, i
-            if xs[j] > xs[i]:
-                sample[c] = (ys[j] - ys[i]) / (xs[j] - xs[i])
-                c += 1
-        sample.sort()
-        half = margin_se * 0.5 / np.sqrt(n_sample)  # quantile SE <= 0.5 / sqrt(K)
-        a = int(np.floor((k_lo / m - half) * n_sample))
-        b = int(np.ceil((k_hi / m + half) * n_sample))
-        lo = sample[a] if a >= 0 else -np.inf
-        hi = sample[b] if b < n_sample else np.inf
-        cap = int(m * min(1.0, 2.0 * (b - a + 2) / n_sample)) + 64
-        buf = np.empty(cap)
-        nb = 0
-        below = 0
-        s = 0
-        for i in range(n):
-            xi = xs[i]
-            yi = ys[i]
-            for j in range(i + 1, n):
-                dx = xs[j] - xi
-                if dx > 0:
-                    dy = ys[j] - yi
-                    s += (dy > 0) - (dy < 0)  # branch-free: signs are coin flips
-                    v = dy / dx
-                    below += v < lo
-                    if v >= lo and v <= hi:
-                        if nb < cap:
-                            buf[nb] = v
-                        nb += 1
-        if nb <= cap and below <= k_lo and k_hi < below + nb:
-            r = k_hi - below
-            part = np.partition(buf[:nb], r)
-            upper = part[r]
-            lower = upper if k_lo == k_hi else part[:r].max()
-            return (lower + upper) / 2.0, s, 1
-    path = 2 if m > exact_pairs else 0
-    slopes = np.empty(m)
+    sample = np.empty(n_sample)
+    state = np.uint64(88172645463325252)
     c = 0
+    while c < n_sample:
+        state ^= state << np.uint64(13)
+        state ^= state >> np.uint64(7)
+        state ^= state << np.uint64(17)
+        i = np.int64(state % np.uint64(n))
+        j = np.int64((state >> np.uint64(32)) % np.uint64(n))
+        if i > j:
+            i, j = j, i
+        if xs[j] > xs[i]:
+            sample[c] = (ys[j] - ys[i]) / (xs[j] - xs[i])
+            c += 1
+    return sample
+
+
+def _pairs_pass(xs, ys, lo, hi, cap):  # pragma: no cover - compiled by numba
+    """One pass over the pairs i < j with xs[j] > xs[i] (xs sorted): Kendall's S, the
+    number of slopes below ``lo``, and the slopes in [lo, hi] (the first ``cap`` of
+    them in ``buf``; ``nb`` counts them all, so ``nb > cap`` means it overflowed)."""
+    n = xs.size
+    buf = np.empty(cap)
+    nb = 0
+    below = 0
     s = 0
     for i in range(n):
         xi = xs[i]
@@ -375,28 +332,68 @@ def _pairs_kernel(xs, ys, exact_pairs, n_sample, margin_se):  # pragma: no cover
             dx = xs[j] - xi
             if dx > 0:
                 dy = ys[j] - yi
-                s += (dy > 0) - (dy < 0)
-                slopes[c] = dy / dx
-                c += 1
-    r = k_hi
-    part = np.partition(slopes, r)
-    upper = part[r]
-    lower = upper if k_lo == k_hi else part[:r].max()
-    return (lower + upper) / 2.0, s, path
+                s += (dy > 0) - (dy < 0)  # branch-free: signs are coin flips
+                v = dy / dx
+                below += v < lo
+                if v >= lo and v <= hi:
+                    if nb < cap:
+                        buf[nb] = v
+                    nb += 1
+    return buf, nb, below, s
 
 
 @functools.lru_cache(maxsize=1)
-def _compiled_pairs_kernel():
-    """The numba-compiled kernel, compiled (or loaded from numba's cache) on first use
-    so that commands without trends never import numba."""
+def _kernels() -> tuple:
+    """The two loops compiled by numba (or loaded from its cache) on first use, so that
+    commands without trends never import numba. Only loops are compiled: sorting and
+    selection stay in NumPy, which keeps the first compilation short."""
     from numba import njit
 
-    return njit(cache=True, nogil=True)(_pairs_kernel)
+    jit = njit(cache=True, nogil=True)
+    return jit(_sample_slopes), jit(_pairs_pass)
+
+
+def _theil_sen_s(xs: np.ndarray, ys: np.ndarray, exact_pairs: int, n_sample: int,
+                 margin_se: float) -> tuple[float, int, int]:
+    """(median slope over pairs with distinct x, Kendall's S, path) for sorted xs.
+
+    Small inputs keep every slope (the bracket (-inf, inf)). Large ones sample
+    ``n_sample`` slopes and bracket the median's rank by ``margin_se`` standard errors
+    of the sampled quantile, so one pass keeps only a few % of the slopes. The median
+    is exact either way: a bracket that misses it (or overflows) is followed by a pass
+    keeping every slope. ``path``: 0 every slope, 1 bracket, 2 bracket missed.
+    """
+    sample_slopes, pairs_pass = _kernels()
+    n = xs.size
+    m = n * (n - 1) // 2 - int(_tie_sums(xs)[0]) // 2  # pairs with distinct x
+    if m == 0:
+        return math.nan, 0, 0
+    k_hi = m // 2
+    k_lo = k_hi if m % 2 == 1 else k_hi - 1
+    lo, hi, cap, path = -math.inf, math.inf, m, 0
+    if m > exact_pairs:
+        sample = np.sort(sample_slopes(xs, ys, n_sample))
+        half = margin_se * 0.5 / math.sqrt(n_sample)  # a quantile's SE <= 0.5 / sqrt(K)
+        a = math.floor((k_lo / m - half) * n_sample)
+        b = math.ceil((k_hi / m + half) * n_sample)
+        lo = float(sample[a]) if a >= 0 else -math.inf
+        hi = float(sample[b]) if b < n_sample else math.inf
+        cap = min(m, int(m * 2.0 * (b - a + 2) / n_sample) + 64)
+        path = 1
+    while True:
+        buf, nb, below, s = pairs_pass(xs, ys, lo, hi, cap)
+        if nb <= cap and below <= k_lo and k_hi < below + nb:
+            r = k_hi - below
+            part = np.partition(buf[:nb], r)
+            upper = part[r]
+            lower = upper if k_lo == k_hi else part[:r].max()
+            return float((lower + upper) / 2.0), int(s), path
+        lo, hi, cap, path = -math.inf, math.inf, m, 2
 
 
 def theil_sen_mann_kendall(x: Sequence[float], y: Sequence[float]) -> tuple[float, MannKendall]:
     """Theil-Sen slope (median of slopes over pairs with distinct x, exactly the estimate
-    of ``scipy.stats.theilslopes``) and the Mann-Kendall test, from one kernel call."""
+    of ``scipy.stats.theilslopes``) and the Mann-Kendall test, from one pass over pairs."""
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     if xa.size != ya.size:
@@ -406,9 +403,8 @@ def theil_sen_mann_kendall(x: Sequence[float], y: Sequence[float]) -> tuple[floa
     order = np.argsort(xa, kind="stable")
     xs = np.ascontiguousarray(xa[order])
     ys = np.ascontiguousarray(ya[order])
-    slope, s, _ = _compiled_pairs_kernel()(xs, ys, int(TS_EXACT_PAIRS), int(TS_SAMPLE),
-                                        float(TS_MARGIN_SE))
-    return float(slope), mann_kendall_from_s(int(s), xs, ys)
+    slope, s, _ = _theil_sen_s(xs, ys, TS_EXACT_PAIRS, TS_SAMPLE, TS_MARGIN_SE)
+    return slope, mann_kendall_from_s(s, xs, ys)
 
 
 def theil_sen(x: Sequence[float], y: Sequence[float]) -> float:

@@ -22,7 +22,7 @@ import argparse
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
@@ -112,7 +112,7 @@ def _finite(v: float | None) -> float | None:
 
 def iso_date(ms: int) -> str:
     """UTC ISO 8601 time of a date in ms since the epoch (asv's unit)."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def significance(r2: float) -> str:
@@ -154,9 +154,10 @@ def fit(series: Series, x_days: Sequence[float], y: Sequence[float], *,
 
     x = np.asarray(x_days, dtype=float)
     ya = np.asarray(y, dtype=float)
-    base = dict(benchmark=series.benchmark, params=series.params, machine=series.machine,
-                env=series.env, version=series.version, unit=series.unit,
-                higher_is_better=series.higher_is_better, points=int(x.size))
+    base: dict[str, Any] = {
+        "benchmark": series.benchmark, "params": series.params, "machine": series.machine,
+        "env": series.env, "version": series.version, "unit": series.unit,
+        "higher_is_better": series.higher_is_better, "points": int(x.size)}
     if x.size < MIN_POINTS or np.all(x == x[0]):
         return Trend(**base, median=float(np.median(ya)) if ya.size else None,
                      slope_per_day=None, slope_pct_per_30d=None, r2=None, significance=None,
@@ -346,24 +347,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return value
+def _float_option(valid: Any, what: str) -> Any:
+    """An argparse ``type`` that parses a float and checks ``valid(value)``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value >= 0.0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+_probability = _float_option(lambda v: 0.0 < v < 1.0, "between 0 and 1")
+_non_negative = _float_option(lambda v: 0.0 <= v < math.inf, "a finite number >= 0")
 
 
 def run(args: argparse.Namespace) -> int:
