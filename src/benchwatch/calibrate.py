@@ -26,15 +26,15 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats as _sp
 
 from . import noise
 from .history import Series
 
-Z95 = float(_sp.norm.ppf(0.975))
+Z95 = NormalDist().inv_cdf(0.975)
 MEDIAN_SE = math.sqrt(math.pi / 2)  # SE of a normal sample's median, in SDs / sqrt(n)
 
 
@@ -79,6 +79,11 @@ def within_run_cv(series: Series) -> tuple[float, int]:
     return float(np.median(cvs)), int(np.median(ns)) if ns else 0
 
 
+def _sf(z: float) -> float:
+    """Upper tail of the standard normal, accurate far out (erfc, not 1 - cdf)."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
 def error_rates(floor: float, se: float, threshold: float) -> tuple[float, float]:
     """(A/A false-positive rate, recall of a true change of ``threshold``).
 
@@ -89,7 +94,7 @@ def error_rates(floor: float, se: float, threshold: float) -> tuple[float, float
         return math.nan, math.nan
     log_t = math.log1p(threshold)
     cut = max(math.log1p(floor), log_t - Z95 * se, Z95 * se)
-    return float(_sp.norm.sf(cut / se)), float(_sp.norm.sf((cut - log_t) / se))
+    return _sf(cut / se), _sf((cut - log_t) / se)
 
 
 def calibrate_series(series: Series, threshold: float, *, window: int = 30,

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import stats as _sp
 
 from .stats import robust_sd
 
@@ -46,8 +46,8 @@ FP_ALPHA = 0.025
 POWER = 0.9
 MIN_PAIRS = 8
 
-Z_FLOOR = float(_sp.norm.ppf(1 - FP_ALPHA))
-Z_POWER = float(_sp.norm.ppf(POWER))
+Z_FLOOR = NormalDist().inv_cdf(1 - FP_ALPHA)
+Z_POWER = NormalDist().inv_cdf(POWER)
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,15 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Sequence
 
 import numpy as np
-from scipy import stats as _sp
+
+_N = NormalDist()
 
 #: z of asv's stored interval (asv's ``stats_ci_99_a/b`` are a 99 % interval).
-Z_ASV_CI = float(_sp.norm.ppf(0.995))
+Z_ASV_CI = _N.inv_cdf(0.995)
 
 SEVERITIES = ((50.0, "critical"), (25.0, "major"), (10.0, "minor"))
 
@@ -60,6 +62,8 @@ def cliffs_delta(before: Sequence[float], after: Sequence[float]) -> float:
     b = np.asarray(after, dtype=float)
     if a.size == 0 or b.size == 0:
         return math.nan
+    from scipy import stats as _sp  # lazily: scipy costs seconds at start-up
+
     u = _sp.mannwhitneyu(b, a, alternative="two-sided", method="asymptotic").statistic
     return float(2.0 * u / (a.size * b.size) - 1.0)
 
@@ -73,6 +77,8 @@ def mann_whitney_p(before: Sequence[float], after: Sequence[float]) -> float:
         return math.nan
     if np.all(a == a[0]) and np.all(b == a[0]):
         return 1.0
+    from scipy import stats as _sp
+
     return float(_sp.mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
@@ -121,9 +127,9 @@ def normal_ratio(before: float, after: float, se_log_before: float,
     if not math.isfinite(se):
         return RatioEstimate(ratio, math.nan, math.nan, math.nan, math.nan, math.nan,
                              math.nan, math.nan, "values")
-    z95, z99 = float(_sp.norm.ppf(0.975)), Z_ASV_CI
+    z95, z99 = _N.inv_cdf(0.975), Z_ASV_CI
     log_r = math.log(ratio)
-    p = float(2 * _sp.norm.sf(abs(log_r) / se)) if se > 0 else (0.0 if log_r else 1.0)
+    p = math.erfc(abs(log_r) / se / math.sqrt(2)) if se > 0 else (0.0 if log_r else 1.0)
     return RatioEstimate(
         ratio=ratio, lo95=math.exp(log_r - z95 * se), hi95=math.exp(log_r + z95 * se),
         lo99=math.exp(log_r - z99 * se), hi99=math.exp(log_r + z99 * se),
