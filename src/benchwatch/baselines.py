@@ -86,15 +86,9 @@ def check_name(name: str) -> str:
 
 def find_config(start: Path | None = None) -> Path | None:
     """``configs/baselines.yaml`` in ``start`` (default: the cwd) or its nearest parent."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / DEFAULT_CONFIG
-        if candidate.is_file():
-            try:  # short messages: relative to the cwd when below it
-                return candidate.relative_to(Path.cwd().resolve())
-            except ValueError:
-                return candidate
-    return None
+    from .paths import find_upwards
+
+    return find_upwards(DEFAULT_CONFIG, start)
 
 
 # --------------------------------------------------------------------------- reading

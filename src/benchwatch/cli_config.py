@@ -102,15 +102,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def find_config(start: Path | None = None) -> Path:
     """``configs/suites.yaml`` in ``start`` (default: the cwd) or its nearest parent."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / DEFAULT_CONFIG
-        if candidate.is_file():
-            try:  # keep messages short: relative to the cwd when below it
-                return candidate.relative_to(Path.cwd().resolve())
-            except ValueError:
-                return candidate
-    raise UserError(f"no {DEFAULT_CONFIG} in {here} or its parents; pass the config path")
+    from .paths import find_upwards
+
+    found = find_upwards(DEFAULT_CONFIG, start)
+    if found is None:
+        here = (start or Path.cwd()).resolve()
+        raise UserError(f"no {DEFAULT_CONFIG} in {here} or its parents; pass the config path")
+    return found
 
 
 def default_benchmark_dir(config_path: Path) -> Path | None:

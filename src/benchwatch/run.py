@@ -277,11 +277,13 @@ def derived_config(asv_conf: Path, suite: str, version: str, env: str) -> tuple[
 
 
 def find_asv_conf(start: Path | None = None) -> Path:
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        if (directory / "asv.conf.json").is_file():
-            return directory / "asv.conf.json"
-    raise UserError(f"no asv.conf.json in {here} or its parents; pass --asv-config")
+    from .paths import find_upwards
+
+    found = find_upwards("asv.conf.json", start)
+    if found is None:
+        here = (start or Path.cwd()).resolve()
+        raise UserError(f"no asv.conf.json in {here} or its parents; pass --asv-config")
+    return found.resolve()
 
 
 def asv_executable() -> str:
