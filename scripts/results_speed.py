@@ -133,24 +133,32 @@ def main(argv: list[str] | None = None) -> int:
         os.sync()  # so the loads below do not compete with writing the files back
         n = args.files
         plain, _ = timed("load, cache=False", n, root=root, cache=False)
-        timed("load, cache=False, again", n, root=root, cache=False)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
+        print(f"peak resident memory after this one load: {peak:.2f} GB")
+        # the synthetic data holds no NaN, so Row equality is exact here
+        same = []
+        again, _ = timed("load, cache=False, again", n, root=root, cache=False)
+        same.append(again.rows == plain.rows)
+        del again
         first, _ = timed("load, cache on, first (writes it)", n, root=root, cache_dir=cache_dir)
+        same.append(first.rows == plain.rows)
+        del first
         os.sync()
         cache_files = [f for f in cache_dir.rglob("*") if f.is_file()]
         print(f"cache: {sum(f.stat().st_size for f in cache_files) / 1e6:.0f} MB "
               f"in {len(cache_files)} files")
-        warm, _ = timed("load, cache on, warm", n, root=root, cache_dir=cache_dir)
-        timed("load, cache on, warm, again", n, root=root, cache_dir=cache_dir)
+        for label in ("load, cache on, warm", "load, cache on, warm, again"):
+            warm, _ = timed(label, n, root=root, cache_dir=cache_dir)
+            same.append(warm.rows == plain.rows)
+            del warm
         touched = sorted((root / "runner").glob("*-*.json"))[:: 100]
         for path in touched:
             os.utime(path, ns=(time.time_ns(), time.time_ns()))
         partly, _ = timed(f"load, cache on, {len(touched)} files touched", n, root=root,
                           cache_dir=cache_dir)
-        # the synthetic data holds no NaN, so Row equality is exact here
-        same = all(x.rows == plain.rows for x in (first, warm, partly))
-        print(f"identical rows in all four loads: {same}")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
-        print(f"peak resident memory of this process: {peak:.1f} GB")
+        same.append(partly.rows == plain.rows)
+        print(f"identical rows in all {len(same) + 1} loads: {all(same)}")
+        same = all(same)
         return 0 if same else 1
 
 

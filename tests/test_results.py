@@ -511,3 +511,18 @@ def test_cache_dir_from_the_environment(tmp_path, monkeypatch):
     results.load(root)
     assert len(list((tmp_path / "elsewhere").iterdir())) == 1
     assert not (tmp_path / results.CACHE_DIRNAME).exists()
+
+
+def test_params_may_change_between_commits(tmp_path):
+    root = tmp_path / "results"
+    _write(root / "box" / "machine.json", {"machine": "box", "version": 1})
+    grids = [[["1", "2"]], [["1", "2", "3"]], [["1", "2", "3"]], [[1, 2]], [["1", "2"]]]
+    for c, grid in enumerate(grids):
+        n = math.prod(len(axis) for axis in grid)
+        _write(root / "box" / f"{c:08x}-{ENV}.json", _result_file(
+            commit=f"{c:08x}", date=c, results_={"m.S.time_x": [[0.1] * n, grid, "v1"]}))
+    loaded = results.load(root, cache=False)
+    assert loaded.problems == ()
+    assert [[r.params for r in loaded.rows if r.commit == f"{c:08x}"] for c in range(5)] == [
+        [("1",), ("2",)], [("1",), ("2",), ("3",)], [("1",), ("2",), ("3",)],
+        [("1",), ("2",)], [("1",), ("2",)]]

@@ -37,7 +37,6 @@ import hashlib
 import itertools
 import json
 import math
-import operator
 import os
 import pickle
 import tempfile
@@ -111,7 +110,12 @@ class Row:
 
 
 _FIELDS = tuple(f.name for f in fields(Row))
-_row_values = operator.attrgetter(*_FIELDS)
+
+
+def _row_values(row: Row) -> tuple:
+    """A Row's field values in field order: every builder sets them in that order."""
+    return tuple(row.__dict__.values())
+
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,7 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
     info = _benchmarks_info(info_path, problems)
     check()
     store = _Cache.open(root, info_path, cache_dir) if cache else None
-    statics: dict[str, tuple] = {}
+    benches: dict[str, _Bench] = {}
     rows: list[Row] = []
     files = 0
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -210,7 +214,7 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
             stat = _stat(path)
             hit = store.get(path, stat) if store is not None and stat is not None else None
             if hit is None:
-                file_rows, file_problems = _parse(path, info, statics)
+                file_rows, file_problems = _parse(path, info, benches)
                 if store is not None and stat is not None:
                     store.put(path, stat, file_rows, file_problems)
             else:
@@ -241,10 +245,10 @@ def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
 
 
 def _parse(path: Path, info: dict[str, dict],
-           statics: dict[str, tuple] | None = None) -> tuple[list[Row] | None, list[_Problem]]:
+           benches: dict[str, _Bench] | None = None) -> tuple[list[Row] | None, list[_Problem]]:
     """Rows and problems of one result file; ``None`` rows when the file is unusable.
 
-    ``statics`` memoises what ``info`` says of each benchmark across the files of a load.
+    ``benches`` carries what is known of each benchmark across the files of a load.
     """
     problems: list[_Problem] = []
 
@@ -312,14 +316,14 @@ def _parse(path: Path, info: dict[str, dict],
     pos = tuple(where.get(c, _ABSENT) for c in _USED_COLUMNS)
     pos += (min(pos[3:]),)  # entries shorter than this hold no statistics
     ncols = len(columns)
-    statics = {} if statics is None else statics
+    benches = {} if benches is None else benches
     rows: list[Row] = []
     for name, entry in results.items():
-        static = statics.get(name)
-        if static is None:
-            static = statics[name] = _static(name, info.get(name))
+        bench = benches.get(name)
+        if bench is None:
+            bench = benches[name] = _Bench(name, info.get(name))
         try:
-            row_problems = _entry_rows(rows, name, entry, pos, ncols, static,
+            row_problems = _entry_rows(rows, bench, entry, pos, ncols,
                                        machine, env, commit, date)
         except _EntryError as exc:
             problems.append(_Problem(str(path), f"benchmark {name!r}: malformed entry ({exc})"))
@@ -336,44 +340,61 @@ _ABSENT = 1 << 30
 _PLAIN = [()]
 
 
-def _static(name: str, binfo: Any) -> tuple:
-    """What ``benchmarks.json`` says of a benchmark, checked once per load:
-    (params, unit, version, type, nonnegative)."""
-    binfo = binfo if isinstance(binfo, dict) else {}
-    btype = binfo.get("type")
-    if not isinstance(btype, str) or not btype:
-        btype = _kind(name)
-    unit = binfo.get("unit")
-    return (binfo.get("params") or [], unit if isinstance(unit, str) else None,
-            binfo.get("version"), btype, btype in NONNEGATIVE_TYPES)
+class _Bench:
+    """What a load knows of one benchmark across files: the facts of ``benchmarks.json``
+    (checked once), and the last version string and params combinations seen. Equal
+    ones are reused, so 5,000 files hold one copy of each instead of 5,000."""
+
+    __slots__ = ("name", "nonneg", "params", "seen_combos", "seen_params", "seen_version",
+                 "type", "unit", "version")
+
+    def __init__(self, name: str, binfo: Any):
+        binfo = binfo if isinstance(binfo, dict) else {}
+        btype = binfo.get("type")
+        if not isinstance(btype, str) or not btype:
+            btype = _kind(name)
+        unit = binfo.get("unit")
+        self.name = name
+        self.params = binfo.get("params") or []
+        self.unit = unit if isinstance(unit, str) else None
+        self.version = binfo.get("version")
+        self.type = btype
+        self.nonneg = btype in NONNEGATIVE_TYPES
+        self.seen_version: str | None = None
+        self.seen_params: list | None = None
+        self.seen_combos: list[tuple[str, ...]] = _PLAIN
 
 
-def _entry_rows(rows: list[Row], name: str, entry: Any, pos: tuple, ncols: int,
-                static: tuple, machine: str, env: str, commit: str,
-                date: int | None) -> list[str] | None:
+def _entry_rows(rows: list[Row], bench: _Bench, entry: Any, pos: tuple, ncols: int,
+                machine: str, env: str, commit: str, date: int | None) -> list[str] | None:
     """Append one benchmark entry's rows to ``rows``; return the reasons of rows skipped.
 
     Raises ``_EntryError`` (before appending any row) when the entry's shape is wrong.
-    This loop runs ~1.7 M times on a big history: the common cells (floats, int
-    counts) are checked inline and only unusual ones go through the helpers.
+    This runs for every row (1.75 M in scripts/results_speed.py's 5,000 files): the
+    common cells (floats, int counts) are checked inline and only unusual ones go
+    through the helpers.
     """
     if type(entry) is not list:
         raise _EntryError(f"a JSON {_json_type(entry)}, expected a list of columns")
     m = len(entry)
     if m > ncols:
         raise _EntryError(f"{m} columns, but result_columns names {ncols}")
-    info_params, unit, version, btype, nonneg = static
+    name, unit, btype, nonneg = bench.name, bench.unit, bench.type, bench.nonneg
     p_result, p_params, p_version = pos[0], pos[1], pos[2]
     params = entry[p_params] if p_params < m else None
     if params is None:
-        params = info_params
+        params = bench.params
     if not params:
         combos = _PLAIN
+    elif params == bench.seen_params:
+        combos = bench.seen_combos
     else:
         if type(params) is not list or not all(type(axis) is list for axis in params):
             raise _EntryError("params is not a list of lists")
-        combos = list(itertools.product(*[[v if type(v) is str else str(v) for v in axis]
-                                          for axis in params]))
+        axes = [[v if type(v) is str else str(v) for v in axis] for axis in params]
+        combos = list(itertools.product(*axes))
+        if axes == params:  # all strings: an equal list later means equal combinations
+            bench.seen_params, bench.seen_combos = params, combos
     n = len(combos)
     values = entry[p_result] if p_result < m else None
     if values is None:
@@ -382,10 +403,14 @@ def _entry_rows(rows: list[Row], name: str, entry: Any, pos: tuple, ncols: int,
         values = [values]
     if len(values) != n:
         raise _EntryError(f"{len(values)} values for {n} parameter combinations")
-    if p_version < m:
-        version = entry[p_version]
-    if version is not None and type(version) is not str:
-        version = str(version)
+    version = entry[p_version] if p_version < m else bench.version
+    if version is not None:
+        if version == bench.seen_version:
+            version = bench.seen_version
+        else:
+            if type(version) is not str:
+                version = str(version)
+            bench.seen_version = version
     ci_a = ci_b = q25 = q75 = numbers = repeats = samples = None
     if m > pos[-1]:  # asv drops trailing empty columns: track/failed entries stop early
         stats = []
