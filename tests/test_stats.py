@@ -1,5 +1,6 @@
 """benchwatch.stats against scipy and the naive references, on fixed data."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -95,3 +96,27 @@ def test_robust_sd_matches_naive_and_ignores_one_outlier():
 def test_cv():
     assert stats.cv([1.0, 2.0, 3.0]) == pytest.approx(np.std([1, 2, 3], ddof=1) / 2)
     assert math.isnan(stats.cv([1.0]))
+
+
+def test_batch_equals_one_at_a_time_whatever_the_batch():
+    rng = np.random.default_rng(9)
+    pairs = [(rng.lognormal(0, 0.05, na), rng.lognormal(0.02, 0.05, nb))
+             for na, nb in [(10, 10), (10, 10), (7, 12), (10, 10), (3, 3), (40, 40)]]
+    pairs.append(([1.0, 1.0, 2.0, 2.0], [1.0, 2.0, 2.0, 3.0]))  # ties
+    pairs.append(([2.0, 2.0, 2.0], [2.0, 2.0, 2.0]))  # nothing to rank
+    single = [stats.bootstrap_ratio(a, b) for a, b in pairs]
+
+    def same(xs, ys):  # exact, but for summation order in the last bit of se_log
+        assert len(xs) == len(ys)
+        for x, y in zip(xs, ys):
+            assert x._replace(se_log=0) == y._replace(se_log=0) if hasattr(x, "_replace") \
+                else dataclasses.replace(x, se_log=0) == dataclasses.replace(y, se_log=0)
+            assert x.se_log == pytest.approx(y.se_log, rel=1e-12)
+
+    pairs_single = [stats.bootstrap_ratios([pair])[0] for pair in pairs]
+    same(pairs_single, single)
+    same(stats.bootstrap_ratios(pairs), single)
+    same(stats.bootstrap_ratios(pairs[::-1], chunk=2), single[::-1])
+    for (a, b), e in zip(pairs, single):
+        assert e.p_value == pytest.approx(stats.mann_whitney_p(a, b))
+        assert e.effect == pytest.approx(naive_cliffs_delta(a, b))

@@ -108,8 +108,11 @@ def _pct(r: float) -> float:
 
 
 def compare_series(series: Series, base: str, head: str, threshold: float, *,
-                   confirmed: bool = False, n_boot: int = 2000) -> Comparison:
-    """Compare one series at two commits (either may be missing)."""
+                   confirmed: bool = False, n_boot: int = 2000,
+                   est: stats.RatioEstimate | None = None) -> Comparison:
+    """Compare one series at two commits (either may be missing).
+
+    ``est`` is the ratio estimate when already computed (``compare`` batches them)."""
     ib, ih = series.index_of(base), series.index_of(head)
     rb = series.rows[ib] if ib is not None else None
     rh = series.rows[ih] if ih is not None else None
@@ -152,7 +155,7 @@ def compare_series(series: Series, base: str, head: str, threshold: float, *,
         return make("failed")
     if not (rb.ok and rh.ok):
         return make("incomparable")
-    est = estimate(rb, rh, n_boot)
+    est = est or estimate(rb, rh, n_boot)
     if est is None:
         return make("incomparable")
     fl = floor or noise.from_samples(est.se_log)
@@ -179,6 +182,8 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         if not _measured(s, ib) and not _measured(s, ih):
             continue  # skipped on both sides (a parameter the run did not select)
         by_key.setdefault(s.key, []).append(s)
+    estimates = _batch_estimates([g for group in by_key.values() if len(group) == 1
+                                  for g in group], base, head, n_boot)
     out = []
     for key, group in by_key.items():
         if len(group) > 1:  # a version change between BASE and HEAD
@@ -190,9 +195,28 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         s = group[0]
         t = threshold_for(s) if callable(threshold_for) else None
         t = thresholds[metric_of(s)] if t is None else t
-        out.append(compare_series(s, base, head, t, confirmed=confirmed, n_boot=n_boot))
+        out.append(compare_series(s, base, head, t, confirmed=confirmed, n_boot=n_boot,
+                                  est=estimates.get(id(s))))
     out.sort(key=lambda c: (c.benchmark, c.params, c.machine, c.env))
     return out
+
+
+def _batch_estimates(series_list: Sequence[Series], base: str, head: str,
+                     n_boot: int) -> dict[int, stats.RatioEstimate]:
+    """Bootstrap estimates of every series with samples on both sides, in one batch."""
+    keys, pairs = [], []
+    for s in series_list:
+        ib, ih = s.index_of(base), s.index_of(head)
+        if ib is None or ih is None:
+            continue
+        rb, rh = s.rows[ib], s.rows[ih]
+        if not (rb.ok and rh.ok):
+            continue
+        a, b = _samples(rb), _samples(rh)
+        if a is not None and b is not None:
+            keys.append(id(s))
+            pairs.append((a, b))
+    return dict(zip(keys, stats.bootstrap_ratios(pairs, n_boot=n_boot))) if pairs else {}
 
 
 def _measured(series: Series, index: int | None) -> bool:
