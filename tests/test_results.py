@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchwatch import results
+from benchwatch import history, results
 from benchwatch.errors import UserError
 from benchwatch.results import Row
 
@@ -138,6 +138,14 @@ def test_real_metpy_history(tmp_path):
     assert row.ci_99 == (0.0056116, 0.0059207)
     assert row.quartiles == (0.0056451, 0.0057621)
     assert (row.number, row.repeat, row.samples) == (2, 10, None)
+    assert (row.params, row.type) == ((), "time")
+    assert {r.machine for r in loaded.rows} == {"Docker_Container"}
+    assert len({r.benchmark for r in loaded.rows}) == 128
+    assert len({r.commit for r in loaded.rows}) == 59
+    assert {r.type for r in loaded.rows} == {"time"}  # benchmarks.json's type
+    assert sorted({r.version for r in loaded.rows}) == [
+        "2025.07.02", "2025.07.03", "2025.07.07", "2025.07.21"]
+    assert len(history.build(loaded.rows)) == 128  # one version per benchmark here
     assert sum(1 for r in loaded.rows if r.value is None) == 111
     assert {r.env for r in loaded.rows} == {
         ("virtualenv-py3.12-matplotlib-netcdf4-numpy-pandas-pint-pooch-pyproj-scipy-"
@@ -348,8 +356,6 @@ def test_load_file_reports_and_strict_raises():
 
 
 def test_machines_environments_and_versions(tmp_path):
-    from benchwatch import history
-
     root = tmp_path / "results"
     for machine in ("alpha", "beta"):
         _write(root / machine / "machine.json", {"machine": machine, "version": 1})
@@ -526,3 +532,23 @@ def test_params_may_change_between_commits(tmp_path):
     assert [[r.params for r in loaded.rows if r.commit == f"{c:08x}"] for c in range(5)] == [
         [("1",), ("2",)], [("1",), ("2",), ("3",)], [("1",), ("2",), ("3",)],
         [("1",), ("2",)], [("1",), ("2",)]]
+
+
+def test_shared_results_options_warn_or_refuse(tmp_path, capsys):
+    import argparse
+
+    from benchwatch import cli_results
+
+    root = _copy_corpus(tmp_path, GOOD, "box/api_version_1.json")
+    parser = argparse.ArgumentParser()
+    cli_results.add_arguments(parser)
+    loaded = cli_results.load(parser.parse_args(["--results-dir", str(root)]))
+    assert (len(loaded.rows), loaded.files) == (8, 1)
+    assert capsys.readouterr().err == (
+        f"benchwatch: warning: {root / 'box/api_version_1.json'}: asv result api version 1, "
+        "expected 2; run `asv update` to convert it; skipped\n")
+    with pytest.raises(UserError) as err:
+        cli_results.load(parser.parse_args(["--results-dir", str(root), "--strict"]))
+    assert str(err.value) == (f"{root / 'box/api_version_1.json'}: asv result api version 1, "
+                              "expected 2; run `asv update` to convert it")
+    assert err.value.exit_code == 2
