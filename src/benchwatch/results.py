@@ -33,13 +33,10 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import itertools
 import json
 import math
 import os
-import pickle
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -629,12 +626,18 @@ def _stat(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-class _NoGlobals(pickle.Unpickler):
-    """The cache holds only tuples, lists, dicts, strings and numbers: refusing every
-    global means a planted cache file cannot run code when read."""
+@functools.cache
+def _unpickler() -> type:
+    """An Unpickler refusing every global (pickle is imported here, not at the top,
+    to keep ``benchwatch --help`` fast). The cache holds only tuples, lists, strings
+    and numbers, so a planted cache file cannot run code when read."""
+    import pickle
 
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a results cache")
+    class NoGlobals(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a results cache")
+
+    return NoGlobals
 
 
 class _Cache:
@@ -656,6 +659,8 @@ class _Cache:
 
     @classmethod
     def open(cls, root: Path, info_path: Path, cache_dir: Path | str | None) -> _Cache:
+        import hashlib
+
         resolved = root.resolve()
         if cache_dir is None:
             cache_dir = os.environ.get(CACHE_DIR_ENV) or resolved.parent / CACHE_DIRNAME
@@ -670,7 +675,7 @@ class _Cache:
             stat: tuple[int, int]) -> tuple[list[Row] | None, list[_Problem]] | None:
         try:
             with open(self._entry(path), "rb") as handle:
-                header, mtime_ns, size, rows, problems = _NoGlobals(handle).load()
+                header, mtime_ns, size, rows, problems = _unpickler()(handle).load()
             if header != self.header or (mtime_ns, size) != stat:
                 return None
             return (None if rows is None else [_row_from_values(values) for values in rows],
@@ -682,6 +687,9 @@ class _Cache:
     def put(self, path: Path, stat: tuple[int, int], rows: list[Row] | None,
             problems: list[_Problem]) -> None:
         """Write one entry atomically; failing to (read-only, full disk) is not an error."""
+        import pickle
+        import tempfile
+
         entry = self._entry(path)
         data = (self.header, stat[0], stat[1],
                 None if rows is None else [_row_values(r) for r in rows],
