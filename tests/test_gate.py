@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -312,3 +313,38 @@ def test_gate_with_a_suite_uses_its_thresholds_and_slas(tmp_path, capsys):
                            "unit": "ns", "observed": 1500.0,
                            "benchmark": "allocation.AllocateLatency.track_latency_p99_ns(100)",
                            "status": "fail"}]
+
+
+def test_json_report_reads_back_and_renders_the_same(results, capsys):
+    from benchwatch import report
+
+    _, out, _ = run(capsys, "gate", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                    "--results-dir", str(results), "--format", "json")
+    doc = json.loads(out)
+    assert len(doc["results"][0]["history"]) == 20
+    back = report.from_dict(doc)
+    assert report.to_dict(back) == doc
+    _, md_direct, _ = run(capsys, "gate", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                          "--results-dir", str(results), "--format", "markdown")
+    assert report.render(back, "markdown") == md_direct
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(kind="evil"), "report 'kind' must be 'gate' or 'compare'"),
+    (lambda d: d.update(base="1; rm -rf /"), "report 'base' must be a hex commit hash"),
+    (lambda d: d.update(verdict="maybe"), "report 'verdict' must be 'pass' or 'fail'"),
+    (lambda d: d["results"][0].update(status="<b>"), "results[0].status '<b>' is unknown"),
+    (lambda d: d["results"][0].update(n_before="10"), "results[0].n_before is not a integer"),
+    (lambda d: d["results"][0].update(params="x"), "results[0].params must be a list"),
+    (lambda d: d.update(results={}), "report 'results' must be a list"),
+])
+def test_untrusted_report_fields_are_checked(results, capsys, mutate, message):
+    from benchwatch import report
+    from benchwatch.errors import UserError
+
+    _, out, _ = run(capsys, "gate", commit(N_HIST)[:8], commit(N_HIST + 1)[:8],
+                    "--results-dir", str(results), "--format", "json")
+    doc = json.loads(out)
+    mutate(doc)
+    with pytest.raises(UserError, match=re.escape(message)):
+        report.from_dict(doc, "verdict.json")

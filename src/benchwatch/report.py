@@ -44,14 +44,17 @@ class Report:
 FIELDS = ("benchmark", "params", "machine", "env", "unit", "before", "after", "ratio",
           "change_pct", "ci_low_pct", "ci_high_pct", "p_value", "effect_size", "method",
           "status", "severity", "threshold_pct", "noise_floor_pct", "mde_pct", "noise_source",
-          "inconclusive", "n_before", "n_after", "higher_is_better")
+          "inconclusive", "n_before", "n_after", "higher_is_better", "history")
+
+STATUSES = ("regression", "improvement", "unchanged", "noisy", "failed", "new", "removed",
+            "incomparable")
 
 
 def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, tuple):
-        return list(v)
+        return [_clean(x) for x in v]
     return v
 
 
@@ -150,6 +153,108 @@ def headline(doc: Report) -> str:
             f"head {doc.head[:8]})")
 
 
+# --------------------------------------------------------------------------- reading back
+
+_STR, _NUM, _BOOL, _INT = "string", "number", "boolean", "integer"
+_RESULT_TYPES: dict[str, tuple[str, bool]] = {  # field -> (type, may be null)
+    "benchmark": (_STR, False), "machine": (_STR, False), "env": (_STR, False),
+    "unit": (_STR, True), "before": (_NUM, True), "after": (_NUM, True),
+    "ratio": (_NUM, True), "change_pct": (_NUM, True), "ci_low_pct": (_NUM, True),
+    "ci_high_pct": (_NUM, True), "p_value": (_NUM, True), "effect_size": (_NUM, True),
+    "method": (_STR, False), "status": (_STR, False), "severity": (_STR, True),
+    "threshold_pct": (_NUM, False), "noise_floor_pct": (_NUM, True), "mde_pct": (_NUM, True),
+    "noise_source": (_STR, False), "inconclusive": (_BOOL, False), "n_before": (_INT, False),
+    "n_after": (_INT, False), "higher_is_better": (_BOOL, False),
+}
+
+
+def _check(value: Any, kind: str, nullable: bool, where: str) -> Any:
+    from .errors import UserError
+
+    if value is None and nullable:
+        return None
+    ok = {_STR: isinstance(value, str),
+          _NUM: isinstance(value, (int, float)) and not isinstance(value, bool),
+          _BOOL: isinstance(value, bool),
+          _INT: isinstance(value, int) and not isinstance(value, bool)}[kind]
+    if not ok:
+        raise UserError(f"report field {where} is not a {kind}")
+    return value
+
+
+def from_dict(doc: Any, path: str = "report") -> Report:
+    """A ``Report`` from its JSON document, every field type-checked.
+
+    The comment workflow receives the report from an untrusted run as an artifact:
+    it re-renders from these checked values instead of trusting any markdown.
+    """
+    from .errors import UserError
+    from .run import Check
+
+    def fail(msg: str) -> UserError:
+        return UserError(msg, path=path)
+
+    if not isinstance(doc, dict):
+        raise fail("report is not a JSON object")
+    kind = doc.get("kind")
+    if kind not in ("gate", "compare"):
+        raise fail("report 'kind' must be 'gate' or 'compare'")
+    for key in ("base", "head"):
+        if not isinstance(doc.get(key), str) or not doc[key] or \
+                not all(ch in "0123456789abcdef" for ch in doc[key]):
+            raise fail(f"report '{key}' must be a hex commit hash")
+    verdict = doc.get("verdict")
+    if kind == "gate" and verdict not in ("pass", "fail"):
+        raise fail("report 'verdict' must be 'pass' or 'fail'")
+    if not isinstance(doc.get("results"), list):
+        raise fail("report 'results' must be a list")
+    comps = []
+    for i, r in enumerate(doc["results"]):
+        if not isinstance(r, dict):
+            raise fail(f"results[{i}] is not an object")
+        vals = {f: _check(r.get(f), t, null, f"results[{i}].{f}")
+                for f, (t, null) in _RESULT_TYPES.items()}
+        if vals["status"] not in STATUSES:
+            raise fail(f"results[{i}].status {vals['status']!r} is unknown")
+        params = r.get("params")
+        history = r.get("history", [])
+        if not (isinstance(params, list) and all(isinstance(x, str) for x in params)):
+            raise fail(f"results[{i}].params must be a list of strings")
+        if not (isinstance(history, list) and all(
+                x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+                for x in history)):
+            raise fail(f"results[{i}].history must be a list of numbers")
+        nan = math.nan
+        num = {k: (nan if vals[k] is None else float(vals[k])) for k in
+               ("ratio", "change_pct", "ci_low_pct", "ci_high_pct", "p_value", "effect_size",
+                "noise_floor_pct", "mde_pct")}
+        comps.append(Comparison(
+            benchmark=vals["benchmark"], params=tuple(params), machine=vals["machine"],
+            env=vals["env"], unit=vals["unit"], higher_is_better=vals["higher_is_better"],
+            before=vals["before"], after=vals["after"], method=vals["method"],
+            status=vals["status"], severity=vals["severity"],
+            threshold_pct=float(vals["threshold_pct"]), noise_source=vals["noise_source"],
+            inconclusive=vals["inconclusive"], n_before=vals["n_before"],
+            n_after=vals["n_after"],
+            history=tuple(nan if x is None else float(x) for x in history[-20:]), **num))
+    sla = []
+    for i, c in enumerate(doc.get("sla") or []):
+        if not isinstance(c, dict) or c.get("status") not in ("pass", "fail", "missing"):
+            raise fail(f"sla[{i}] is not a check with status pass, fail or missing")
+        sla.append(Check(
+            entry=_check(c.get("entry"), _STR, False, f"sla[{i}].entry"),
+            criterion=_check(c.get("criterion"), _STR, False, f"sla[{i}].criterion"),
+            limit=float(_check(c.get("limit"), _NUM, False, f"sla[{i}].limit")),
+            unit=_check(c.get("unit"), _STR, False, f"sla[{i}].unit"),
+            observed=_check(c.get("observed"), _NUM, True, f"sla[{i}].observed"),
+            where=_check(c.get("benchmark"), _STR, True, f"sla[{i}].benchmark"),
+            status=c["status"]))
+    suite = doc.get("suite")
+    return Report(kind=kind, base=doc["base"], head=doc["head"], comparisons=tuple(comps),
+                  verdict=verdict if kind == "gate" else None,
+                  suite=suite if isinstance(suite, str) else None, sla=tuple(sla))
+
+
 # --------------------------------------------------------------------------- formats
 
 def render(doc: Report, fmt: str) -> str:
@@ -158,8 +263,9 @@ def render(doc: Report, fmt: str) -> str:
     if fmt == "markdown":
         return render_markdown(doc)
     if fmt == "csv":
-        rows = [[_csv_cell(getattr(c, f)) for f in FIELDS] for c in doc.comparisons]
-        return rcsv.table(FIELDS, rows)
+        fields = [f for f in FIELDS if f != "history"]  # one value per cell
+        rows = [[_csv_cell(getattr(c, f)) for f in fields] for c in doc.comparisons]
+        return rcsv.table(fields, rows)
     if fmt == "html":
         return render_html(doc)
     return render_text(doc)
