@@ -43,8 +43,8 @@ Run 'benchwatch COMMAND --help' for a command's options.
 
 
 #: Modules that add a subcommand, in the order ``--help`` lists them.
-COMMAND_MODULES = ("cli_config", "run", "compare", "gate", "changes", "trends", "baselines",
-                   "calibrate")
+COMMAND_MODULES = ("cli_config", "run", "continuous", "compare", "gate", "changes", "trends",
+                   "baselines", "calibrate")
 
 
 class _Parser(argparse.ArgumentParser):
