@@ -21,7 +21,8 @@ must (``site/results.md`` lists every case):
   or infinite time or memory, a NaN/inf/negative sample of a time benchmark) is
   skipped, the other combinations load.
 
-Each skip is named in ``Loaded.problems`` (``"path: reason; skipped"``). With
+A missing or invalid ``machine.json`` is reported too, but that machine's results
+still load (each file names its machine). Each skip is named in ``Loaded.problems`` (``"path: reason; skipped"``). With
 ``strict=True`` the first problem raises ``UserError`` (exit 2) instead.
 
 Parsed files are cached (keyed by path, mtime and size) in ``.benchwatch-cache/``
@@ -170,8 +171,8 @@ def load(results_dir: Path | str, *, machine: str | None = None,
     root = Path(results_dir)
     if not root.is_dir():
         raise UserError("results directory not found", path=str(root))
-    # Millions of rows and no reference cycles: the cyclic collector would only walk
-    # the growing heap again and again (a third of the load time).
+    # Millions of new objects and no reference cycles: the cyclic collector would only
+    # walk the growing heap again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
