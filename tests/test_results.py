@@ -250,8 +250,8 @@ CASES = [
      "value -4096.0"), None, SKIPPED, 7),
     # machine.json: the machine's result file (8 rows) still loads
     ("nomachine/machine.json", "missing machine.json (run `asv machine`)", None, KEPT, 8),
-    ("badmachine/machine.json", ("machine.json is not valid JSON (Expecting ',' delimiter at "
-     "line 2, column 1)"), 2, KEPT, 8),
+    ("badmachine/machine.json", ("not a valid JSON file (Expecting ',' delimiter at line 2, "
+     "column 1)"), 2, KEPT, 8),
     ("oldmachine/machine.json", "machine.json api version 0, expected 1", None, KEPT, 8),
 ]
 
@@ -333,11 +333,11 @@ def test_unreadable_benchmarks_json_is_named_and_results_still_load(tmp_path):
     (root / "benchmarks.json").write_text('{"bench.renamed": {"unit": "seconds"},\n')
     loaded = results.load(root, cache=False)
     assert loaded.problems == (
-        (f"{root / 'benchmarks.json'}: unreadable benchmarks.json (Expecting property name "
+        (f"{root / 'benchmarks.json'}: not a valid JSON file (Expecting property name "
          "enclosed in double quotes at line 2, column 1); units unknown, types from method "
          "names"),)
     assert len(loaded.rows) == 8 and {r.unit for r in loaded.rows} == {None}
-    with pytest.raises(UserError, match=r"benchmarks.json:2: unreadable benchmarks.json"):
+    with pytest.raises(UserError, match=r"benchmarks.json:2: not a valid JSON file"):
         results.load(root, strict=True, cache=False)
 
 

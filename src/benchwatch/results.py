@@ -254,24 +254,9 @@ def _parse(path: Path, info: dict[str, dict],
         problems.append(_Problem(str(path), reason, line))
         return None, problems
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return skip(f"cannot read result file: {exc.strerror}")
-    if not raw.strip():
-        return skip("empty result file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return skip(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})", line)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return skip(f"not a valid JSON result file ({exc.msg} at line {exc.lineno}, "
-                    f"column {exc.colno})", exc.lineno)
-    except RecursionError:
-        return skip("not a valid JSON result file (nested too deeply)")
+    data, unreadable = _read_json(path, "result file")
+    if unreadable is not None:
+        return skip(*unreadable)
     if not isinstance(data, dict):
         return skip(f"not an asv result file (top level is a JSON {_json_type(data)}, "
                     "not an object)")
@@ -563,19 +548,12 @@ def _benchmarks_info(path: Path, problems: list[_Problem]) -> dict[str, dict]:
     """``benchmarks.json`` (name -> unit, type, params, version), or ``{}`` if absent/bad."""
     if not path.is_file():
         return {}
-    line = None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise TypeError("top level is not an object")
-    except json.JSONDecodeError as exc:
-        line, reason = exc.lineno, f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
-        reason = str(exc) or type(exc).__name__
-    else:
+    data, unreadable = _read_json(path, "file")
+    if unreadable is None and not isinstance(data, dict):
+        unreadable = (f"benchmarks.json is a JSON {_json_type(data)}, not an object", None)
+    if unreadable is None:
         return {k: v for k, v in data.items() if k != "version" and isinstance(v, dict)}
-    problems.append(_Problem(str(path), f"unreadable benchmarks.json ({reason})", line,
-                             "units unknown, types from method names"))
+    problems.append(_Problem(str(path), *unreadable, "units unknown, types from method names"))
     return {}
 
 
@@ -584,36 +562,43 @@ def _check_machine_json(path: Path, problems: list[_Problem]) -> None:
     ``asv publish`` does not know the machine. Its results still load (each file
     names its machine), but the gap is reported."""
     keep = "the machine's results still load"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists():
         problems.append(_Problem(str(path), "missing machine.json (run `asv machine`)", None,
                                  keep))
         return
-    except OSError as exc:
-        problems.append(_Problem(str(path), f"cannot read machine.json: {exc.strerror}", None,
-                                 keep))
-        return
+    data, unreadable = _read_json(path, "file")
+    if unreadable is None and not isinstance(data, dict):
+        unreadable = (f"machine.json is a JSON {_json_type(data)}, not an object", None)
+    if unreadable is None and (type(data.get("version")) is not int
+                               or data["version"] != MACHINE_API_VERSION):
+        version = data.get("version")
+        unreadable = (f"machine.json api version {version!r}, expected {MACHINE_API_VERSION}",
+                      None)
+    if unreadable is not None:
+        problems.append(_Problem(str(path), *unreadable, keep))
+
+
+def _read_json(path: Path, noun: str) -> tuple[Any, tuple[str, int | None] | None]:
+    """``(data, None)``, or ``(None, (reason, line))`` when ``path`` is not readable
+    UTF-8 JSON; ``line`` where the fault has one. The one reader of asv's files."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, (f"cannot read {noun}: {exc.strerror}", None)
+    if not raw.strip():
+        return None, (f"empty {noun}", None)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(_Problem(str(path), f"machine.json is not UTF-8 text ({exc.reason})",
-                                 raw.count(b"\n", 0, exc.start) + 1, keep))
-        return
+        return None, (f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                      raw.count(b"\n", 0, exc.start) + 1)
+    try:
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
-        problems.append(_Problem(str(path), f"machine.json is not valid JSON ({exc.msg} at "
-                                 f"line {exc.lineno}, column {exc.colno})", exc.lineno, keep))
-        return
+        where = f"at line {exc.lineno}, column {exc.colno}"
+        return None, (f"not a valid JSON {noun} ({exc.msg} {where})", exc.lineno)
     except RecursionError:
-        problems.append(_Problem(str(path), "machine.json is nested too deeply", None, keep))
-        return
-    if not isinstance(data, dict):
-        problems.append(_Problem(str(path), f"machine.json is a JSON {_json_type(data)}, "
-                                 "not an object", None, keep))
-    elif type(data.get("version")) is not int or data["version"] != MACHINE_API_VERSION:
-        problems.append(_Problem(str(path), f"machine.json api version "
-                                 f"{data.get('version')!r}, expected {MACHINE_API_VERSION}",
-                                 None, keep))
+        return None, (f"not a valid JSON {noun} (nested too deeply)", None)
 
 
 # --------------------------------------------------------------------------- cache
