@@ -384,60 +384,6 @@ def naive_mann_kendall(x, y):
     return s, var, math.erfc(abs(z) / math.sqrt(2))
 
 
-# ---------------------------------------------------------------- asv results
-
-
-def naive_asv_rows(data, info=None):
-    """The rows of one asv api-2 result file (already parsed JSON), the long way.
-
-    Parameter combinations come from explicit recursion over the axes (the last
-    axis varies fastest, as asv stores them) and every column is looked up by its
-    name in ``result_columns``. No validation: for well-formed files only.
-    Returns ``(benchmark, params, value, ci_99, quartiles, number, repeat,
-    samples, version)`` tuples in file order.
-    """
-    info = info or {}
-    names = data["result_columns"]
-    out = []
-    for benchmark, entry in data["results"].items():
-        column = {}
-        for i in range(len(entry)):
-            column[names[i]] = entry[i]
-        axes = column.get("params")
-        if axes is None:
-            axes = info.get(benchmark, {}).get("params", [])
-        combos = []
-
-        def expand(prefix, rest):
-            if not rest:
-                combos.append(tuple(prefix))
-                return
-            for value in rest[0]:
-                expand(prefix + [str(value)], rest[1:])
-
-        expand([], axes)
-
-        def at(key, i):
-            values = column.get(key)
-            return None if values is None else values[i]
-
-        version = column.get("version", info.get(benchmark, {}).get("version"))
-        for i, params in enumerate(combos):
-            value = at("result", i)
-            ci = (at("stats_ci_99_a", i), at("stats_ci_99_b", i))
-            quartiles = (at("stats_q_25", i), at("stats_q_75", i))
-            samples = at("samples", i)
-            out.append((
-                benchmark, params, None if value is None else float(value),
-                None if None in ci else (float(ci[0]), float(ci[1])),
-                None if None in quartiles else (float(quartiles[0]), float(quartiles[1])),
-                at("stats_number", i), at("stats_repeat", i),
-                None if samples is None else tuple(float(s) for s in samples),
-                None if version is None else str(version),
-            ))
-    return out
-
-
 # ---------------------------------------------------------------- change points
 
 
@@ -500,3 +446,57 @@ def naive_weighted_mean_test(y1, w1, y2, w2):
         sum(w * (y - m2) ** 2 for w, y in zip(w2, y2))
     se = math.sqrt(rss / df * (1 / sum(w1) + 1 / sum(w2)))
     return m1, m2, 2 * stats.t.sf(abs(m2 - m1) / se, df)
+
+
+# ---------------------------------------------------------------- asv results
+
+
+def naive_asv_rows(data, info=None):
+    """The rows of one asv api-2 result file (already parsed JSON), the long way.
+
+    Parameter combinations come from explicit recursion over the axes (the last
+    axis varies fastest, as asv stores them) and every column is looked up by its
+    name in ``result_columns``. No validation: for well-formed files only.
+    Returns ``(benchmark, params, value, ci_99, quartiles, number, repeat,
+    samples, version)`` tuples in file order.
+    """
+    info = info or {}
+    names = data["result_columns"]
+    out = []
+    for benchmark, entry in data["results"].items():
+        column = {}
+        for i in range(len(entry)):
+            column[names[i]] = entry[i]
+        axes = column.get("params")
+        if axes is None:
+            axes = info.get(benchmark, {}).get("params", [])
+        combos = []
+
+        def expand(prefix, rest):
+            if not rest:
+                combos.append(tuple(prefix))
+                return
+            for value in rest[0]:
+                expand(prefix + [str(value)], rest[1:])
+
+        expand([], axes)
+
+        def at(key, i):
+            values = column.get(key)
+            return None if values is None else values[i]
+
+        version = column.get("version", info.get(benchmark, {}).get("version"))
+        for i, params in enumerate(combos):
+            value = at("result", i)
+            ci = (at("stats_ci_99_a", i), at("stats_ci_99_b", i))
+            quartiles = (at("stats_q_25", i), at("stats_q_75", i))
+            samples = at("samples", i)
+            out.append((
+                benchmark, params, None if value is None else float(value),
+                None if None in ci else (float(ci[0]), float(ci[1])),
+                None if None in quartiles else (float(quartiles[0]), float(quartiles[1])),
+                at("stats_number", i), at("stats_repeat", i),
+                None if samples is None else tuple(float(s) for s in samples),
+                None if version is None else str(version),
+            ))
+    return out
