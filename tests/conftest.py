@@ -19,3 +19,11 @@ from pathlib import Path
 
 # tests/naive.py is imported as a plain module by the test files.
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+import os
+import tempfile
+
+# benchwatch caches parsed results under the user's cache directory; tests keep theirs
+# in a throwaway directory so they neither read a stale cache nor leave one behind.
+os.environ["BENCHWATCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="benchwatch-test-cache-")

@@ -343,7 +343,8 @@ def test_cli_since_and_bad_date(metpy_json, tmp_path, capsys):
     assert "not an ISO date" in capsys.readouterr().err
 
 
-def test_cli_cache_goes_beside_the_results_and_is_used(tmp_path, capsys):
+def test_cli_cache_goes_to_the_cache_dir_and_is_used(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BENCHWATCH_CACHE_DIR", str(tmp_path / "cache"))
     results = tmp_path / "proj" / "results"
     shutil.copytree(METPY, results)
     before = sorted(p.relative_to(results) for p in results.rglob("*"))
@@ -358,8 +359,11 @@ def test_cli_cache_goes_beside_the_results_and_is_used(tmp_path, capsys):
     cached = capsys.readouterr().out
     assert main(["changes", "--results-dir", str(results), "--format", "json", "--no-cache"]) == 0
     assert cached == capsys.readouterr().out
-    assert (tmp_path / "proj" / ".benchwatch-cache" / "changes.json").is_file()
+    from benchwatch.paths import cache_key
+
+    assert (tmp_path / "cache" / f"changes-{cache_key(results)}.json").is_file()
     assert sorted(p.relative_to(results) for p in results.rglob("*")) == before
+    assert sorted(p.name for p in (tmp_path / "proj").iterdir()) == ["results"]
 
 
 def test_cli_text_and_markdown(capsys):

@@ -325,7 +325,7 @@ def test_whole_corpus_at_once(tmp_path):
     assert loaded.files == 1 + sum(1 for c in CASES if c[4] > 0 and c[0].startswith("box/")) + 3
     assert len(loaded.rows) == 8 + sum(c[4] for c in CASES)
     assert {r.machine for r in loaded.rows} == {"box", "nomachine", "badmachine", "oldmachine"}
-    assert not (BAD.parent / results.CACHE_DIRNAME).exists()
+    assert not (BAD.parent / ".benchwatch-cache").exists()
 
 
 def test_unreadable_benchmarks_json_is_named_and_results_still_load(tmp_path):
@@ -424,7 +424,8 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
             for p in root.rglob("*")}
 
 
-def test_cache_gives_identical_rows_and_problems(tmp_path):
+def test_cache_gives_identical_rows_and_problems(tmp_path, monkeypatch):
+    monkeypatch.setenv(results.CACHE_DIR_ENV, str(tmp_path / "cache"))
     root = _copy_corpus(tmp_path, GOOD, *[c[0] for c in CASES])
     _write(root / "box" / f"aaaaaaaa-{ENV}.json", _result_file(results_={
         "bench.Suite.time_grid": [[1.0, float("nan"), None, 4.0], None, "v1"]}))
@@ -432,7 +433,7 @@ def test_cache_gives_identical_rows_and_problems(tmp_path):
     before = _tree(root)
     first = results.load(root)
     assert _tree(root) == before  # nothing written inside the results tree
-    (cache,) = (tmp_path / results.CACHE_DIRNAME).iterdir()  # one per results dir
+    (cache,) = (tmp_path / "cache").iterdir()  # one per results dir
     assert len(list(cache.rglob("*.pickle"))) == len(list(root.glob("*/*.json"))) - 3
     warm = results.load(root)
     for loaded in (first, warm):
@@ -516,7 +517,7 @@ def test_cache_dir_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(results.CACHE_DIR_ENV, str(tmp_path / "elsewhere"))
     results.load(root)
     assert len(list((tmp_path / "elsewhere").iterdir())) == 1
-    assert not (tmp_path / results.CACHE_DIRNAME).exists()
+    assert not (tmp_path / ".benchwatch-cache").exists()
 
 
 def test_params_may_change_between_commits(tmp_path):

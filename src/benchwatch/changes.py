@@ -8,7 +8,8 @@ json (the contract in site/changes.md) and atom (a feed of regressions for the s
 
 Incremental: the detector's state per series (confirmed changes, where the open
 window starts, a digest of the points that state depends on) is cached in
-``<results_dir>/../.benchwatch-cache/changes.json`` (or ``--cache PATH``). A run
+``~/.cache/benchwatch/changes-<hash of the results path>.json`` (or ``--cache PATH``;
+``BENCHWATCH_CACHE_DIR`` moves the directory). A run
 with one more commit resumes each series at its open window instead of re-examining
 its whole history; a series whose old points changed (a rerun, a deleted result) or a
 detector with other settings starts from scratch. The cache never goes inside asv's
@@ -68,7 +69,8 @@ def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
                    help="p-value a change must beat (default: 0.001)")
     c = p.add_argument_group("cache")
     c.add_argument("--cache", metavar="PATH", type=Path,
-                   help="cache file (default: <results_dir>/../.benchwatch-cache/changes.json)")
+                   help="cache file (default: ~/.cache/benchwatch/changes-<hash>.json; "
+                        "BENCHWATCH_CACHE_DIR moves it)")
     c.add_argument("--no-cache", action="store_true",
                    help="analyse every series from scratch and write no cache")
     p.set_defaults(func=_run)
@@ -387,8 +389,9 @@ def _run(args: argparse.Namespace) -> int:
     series = history.build(loaded.rows, repo=args.repo)
     cache = None
     if not args.no_cache:
-        path = args.cache or loaded.results_dir.resolve().parent / ".benchwatch-cache" / \
-            "changes.json"
+        from .paths import cache_key, cache_root
+
+        path = args.cache or cache_root() / f"changes-{cache_key(loaded.results_dir)}.json"
         cache = Cache(path, config.fingerprint())
     analysis = analyse(series, config, cache)
     if cache is not None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
+
+CACHE_DIR_ENV = "BENCHWATCH_CACHE_DIR"
 
 
 def find_upwards(relative: str | Path, start: Path | None = None) -> Path | None:
@@ -20,3 +24,23 @@ def find_upwards(relative: str | Path, start: Path | None = None) -> Path | None
             except ValueError:
                 return candidate
     return None
+
+
+def cache_root() -> Path:
+    """Where benchwatch keeps caches: ``$BENCHWATCH_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/benchwatch``, else ``~/.cache/benchwatch``.
+
+    Never beside the data: a results directory may be read-only, shared, or someone
+    else's checkout, and a cache must not appear in it.
+    """
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "benchwatch"
+
+
+def cache_key(path: Path | str) -> str:
+    """A short stable name for ``path`` (its resolved absolute form) inside the cache."""
+    resolved = str(Path(path).resolve())
+    return hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]

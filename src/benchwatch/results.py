@@ -25,9 +25,9 @@ A missing or invalid ``machine.json`` is reported too, but that machine's result
 still load (each file names its machine). Each skip is named in ``Loaded.problems`` (``"path: reason; skipped"``). With
 ``strict=True`` the first problem raises ``UserError`` (exit 2) instead.
 
-Parsed files are cached (keyed by path, mtime and size) in ``.benchwatch-cache/``
-beside the results directory, never inside asv's tree; a cache that cannot be read
-is rebuilt. Nothing else in benchwatch parses asv JSON.
+Parsed files are cached (keyed by path, mtime and size) in the user's cache
+directory (``benchwatch.paths.cache_root``), never beside or inside the results; a
+cache that cannot be read is rebuilt. Nothing else in benchwatch parses asv JSON.
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ MACHINE_API_VERSION = 1  # asv's Machine.api_version, the "version" of machine.j
 #: sample) is corrupt data, not a measurement. ``track_`` values may be anything.
 NONNEGATIVE_TYPES = frozenset({"time", "timeraw", "mem", "peakmem"})
 
-CACHE_DIRNAME = ".benchwatch-cache"
-#: Environment variable naming another cache directory (a read-only checkout, CI).
+#: Environment variable naming the cache directory (``benchwatch.paths.cache_root``).
 CACHE_DIR_ENV = "BENCHWATCH_CACHE_DIR"
 #: Bump when parsing rules change, so caches written by older code are rebuilt.
 _CACHE_FORMAT = 1
@@ -165,8 +164,7 @@ def load(results_dir: Path | str, *, machine: str | None = None,
 
     Units, types and params come from ``results_dir/benchmarks.json`` when present.
     ``cache`` keeps parsed files in ``cache_dir`` (default: ``$BENCHWATCH_CACHE_DIR``,
-    else ``.benchwatch-cache/`` beside ``results_dir``) so a second load re-reads only
-    new or changed files.
+    else ``~/.cache/benchwatch``) so a second load re-reads only new or changed files.
     """
     root = Path(results_dir)
     if not root.is_dir():
@@ -645,13 +643,11 @@ class _Cache:
 
     @classmethod
     def open(cls, root: Path, info_path: Path, cache_dir: Path | str | None) -> _Cache:
-        import hashlib
+        from .paths import cache_key, cache_root
 
-        resolved = root.resolve()
         if cache_dir is None:
-            cache_dir = os.environ.get(CACHE_DIR_ENV) or resolved.parent / CACHE_DIRNAME
-        digest = hashlib.sha256(str(resolved).encode("utf-8", "surrogateescape")).hexdigest()
-        return cls(root, Path(cache_dir) / f"results-{digest[:16]}",
+            cache_dir = cache_root()
+        return cls(root, Path(cache_dir) / f"results-{cache_key(root)}",
                    (_CACHE_FORMAT, _FIELDS, _stat(info_path)))
 
     def _entry(self, path: Path) -> Path:
