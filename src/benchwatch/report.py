@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,29 +129,57 @@ def sparkline(values: tuple[float, ...]) -> str:
     return "".join(SPARKS[min(7, int((x - lo) / (hi - lo) * 8))] for x in v)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
 def headline(doc: Report) -> str:
-    """The one-line verdict."""
-    reg = doc.with_status("regression")
-    imp = doc.with_status("improvement")
-    noisy = doc.with_status("noisy")
-    sla_fail = [s for s in doc.sla if s.status != "pass"]
-    if doc.kind == "gate":
+    """The one-line verdict: ``❌ Performance gate failed: 2 regressions (1 critical; worst
+    +61.0%) · ✅ 3 improvements · 41 unchanged (46 series, base ..., head ...)``.
+
+    Plain text (the check run's title too): only our words, counts and hex hashes.
+    """
+    return f"{_verdict_lead(doc)}{_counts(doc.comparisons, doc.sla)} " \
+           f"({len(doc.comparisons)} series, base {doc.base[:8]}, head {doc.head[:8]})"
+
+
+def _verdict_lead(doc: Report) -> str:
+    if doc.kind != "gate":
+        return "Compared: "
+    if doc.verdict == "fail":
+        return "❌ Performance gate failed: "
+    return "✅ Performance gate passed: "
+
+
+def _counts(comps, sla=()) -> str:
+    by: dict[str, int] = {}
+    for c in comps:
+        by[c.status] = by.get(c.status, 0) + 1
+    reg = [c for c in comps if c.status == "regression"]
+    part = _plural(len(reg), "regression")
+    sev = [f"{n} {name}" for name in ("critical", "major", "minor")
+           if (n := sum(c.severity == name for c in reg))]
+    if reg:
         worst = max((c.worse_pct for c in reg), default=math.nan)
-        if doc.verdict == "fail":
-            parts = []
-            if reg:
-                parts.append(f"{len(reg)} regression{'s' * (len(reg) != 1)} "
-                             f"(worst {fmt_pct(worst)})")
-            if sla_fail:
-                parts.append(f"{len(sla_fail)} SLA check{'s' * (len(sla_fail) != 1)} not met")
-            lead = "❌ Performance gate failed: " + ", ".join(parts)
-        else:
-            lead = "✅ Performance gate passed: no regression beyond its threshold"
-    else:
-        lead = f"{len(reg)} regressions, {len(imp)} improvements"
-    tail = f"; {len(noisy)} too noisy to judge" if noisy else ""
-    return (f"{lead}{tail} ({len(doc.comparisons)} series, base {doc.base[:8]}, "
-            f"head {doc.head[:8]})")
+        detail = ", ".join(sev)
+        if math.isfinite(worst):
+            detail += ("; " if detail else "") + f"worst {fmt_pct(worst)}"
+        part += f" ({detail})" if detail else ""
+    parts = [part]
+    n_imp = by.get("improvement", 0)
+    parts.append(("✅ " if n_imp else "") + _plural(n_imp, "improvement"))
+    parts.append(f"{by.get('unchanged', 0)} unchanged")
+    if by.get("noisy"):
+        parts.append(f"⚠️ {by['noisy']} too noisy to judge")
+    if by.get("failed"):
+        parts.append(f"💥 {by['failed']} failed")
+    for status in ("new", "removed", "incomparable"):
+        if by.get(status):
+            parts.append(f"{by[status]} {status}")
+    n_sla = sum(s.status != "pass" for s in sla)
+    if n_sla:
+        parts.append(f"{_plural(n_sla, 'SLA check')} not met")
+    return " · ".join(parts)
 
 
 # --------------------------------------------------------------------------- reading back
@@ -308,31 +337,115 @@ def _sla_name(s) -> str:
     return s.where or "-"
 
 
-def render_markdown(doc: Report) -> str:
-    out = [f"**{headline(doc)}**", ""]  # our own words and hex hashes only
-    flagged = doc.with_status("regression", "improvement")
+_PY = re.compile(r"py(?:thon)?-?(\d+(?:\.\d+)*)")
+_NUMBA = re.compile(r"numba[-_=]?(\d+(?:\.\d+)*)")
+
+
+def benchmark_url(site_url: str, benchmark: str) -> str | None:
+    """``<site-url>/benchmarks/<benchmark name>/``: a benchmark's page on the history site.
+
+    The name is percent-encoded whole (dots stay), so it cannot add a path segment, a
+    query or leave the markdown link.
+    """
+    from urllib.parse import quote
+
+    if benchmark in (".", ".."):
+        return None
+    return f"{site_url.rstrip('/')}/benchmarks/{quote(benchmark, safe='')}/"
+
+
+def _md_value(v: float | None, unit: str | None) -> str:
+    # the unit comes from the report (untrusted): escaped unless it is one fmt_value knows
+    return fmt_value(v, unit if unit in (None, "seconds", "bytes") else md.escape(unit))
+
+
+def _md_values(c: Comparison) -> list[str]:
+    """before and after; a side that does not exist is a dash, not "failed"."""
+    return ["-" if c.status == "new" else _md_value(c.before, c.unit),
+            "-" if c.status == "removed" else _md_value(c.after, c.unit)]
+
+
+def _md_name(c: Comparison, site_url: str | None) -> str:
+    name = md.escape(c.label())  # names are untrusted (a PR can add any benchmark)
+    url = benchmark_url(site_url, c.benchmark) if site_url else None
+    return f"[{name}]({url})" if url else name
+
+
+def _machine_section(comps: list[Comparison], site_url: str | None) -> list[str]:
+    out = []
+    flagged = [c for c in comps if c.status in ("regression", "improvement")]
     if flagged:
         rows = []
         for c in sorted(flagged, key=lambda c: (c.status != "regression", -abs(c.worse_pct))):
-            # names are untrusted (a PR can add any benchmark); the figures are ours
-            rows.append([md.escape(c.label()), fmt_value(c.before, c.unit),
-                         fmt_value(c.after, c.unit), fmt_change(c), fmt_p(c.p_value),
-                         c.status + (f" ({c.severity})" if c.severity else ""),
+            sev = f" ({md.escape(c.severity)})" if c.severity else ""
+            rows.append([_md_name(c, site_url), *_md_values(c), fmt_change(c),
+                         fmt_p(c.p_value),
+                         c.status + sev,
                          sparkline(c.history + ((c.after,) if c.after else ()))])
         out.append(md.table(HEAD + ["history"], rows, "lrrrrll"))
-    sla_fail = [s for s in doc.sla if s.status != "pass"]
-    if sla_fail:
-        out.append(md.table(["SLA", "benchmark", "limit", "observed", "status"],
-                            [[s.criterion, md.escape(_sla_name(s)), f"{s.limit:g}",
-                              "-" if s.observed is None else f"{s.observed:.4g}", s.status]
-                             for s in sla_fail], "llrrl"))
-    rest = [c for c in doc.comparisons if c.status not in ("regression", "improvement")]
+    noisy = [c for c in comps if c.status == "noisy"]
+    if noisy:
+        out.append("**⚠️ Too noisy to judge.** These series vary more from run to run than "
+                   "their threshold, so this run can neither pass nor fail them:\n")
+        for c in noisy:
+            out.append(f"- {_md_name(c, site_url)}: change {fmt_change(c)}, noise floor "
+                       f"{fmt_pct(c.noise_floor_pct, signed=False)}, threshold "
+                       f"{fmt_pct(c.threshold_pct, signed=False)}")
+        out.append("")
+    failed = [c for c in comps if c.status == "failed"]
+    if failed:
+        out.append("**💥 Failed at head** (the benchmark raised or timed out): "
+                   + ", ".join(_md_name(c, site_url) for c in failed) + "\n")
+    rest = [c for c in comps if c.status not in ("regression", "improvement")]
     if rest:
-        rows = [[md.escape(c.label()), fmt_value(c.before, c.unit), fmt_value(c.after, c.unit),
-                 fmt_change(c), fmt_p(c.p_value), c.status,
+        rows = [[_md_name(c, site_url), *_md_values(c), fmt_change(c), fmt_p(c.p_value),
+                 c.status,
                  fmt_pct(c.noise_floor_pct, signed=False)] for c in rest]
         out.append(md.details(f"{len(rest)} other series",
                               md.table(HEAD + ["noise floor"], rows, "lrrrrlr")))
+    return out
+
+
+def _environment(doc: Report) -> str:
+    envs: dict[tuple[str, str], int] = {}
+    for c in doc.comparisons:
+        envs[(c.machine, c.env)] = envs.get((c.machine, c.env), 0) + 1
+    rows = []
+    for (machine, env), n in sorted(envs.items()):
+        py, nb = _PY.search(env), _NUMBA.search(env)
+        rows.append([md.escape(machine), md.escape(env), md.escape(py.group(1)) if py else "",
+                     md.escape(nb.group(1)) if nb else "", str(n)])
+    body = md.table(["machine", "environment", "Python", "numba", "series"], rows, "llllr")
+    body += f"\nbase `{doc.base}` · head `{doc.head}`"  # hex, checked by from_dict
+    if doc.suite:
+        body += f" · suite {md.escape(doc.suite)}"
+    return md.details("Machines, environments and commits", body + "\n")
+
+
+def render_markdown(doc: Report, site_url: str | None = None) -> str:
+    """The PR comment and job summary: headline, changes, noisy, SLAs, the rest folded.
+
+    Every name, unit and environment is escaped: the report may come from an untrusted
+    PR run. ``site_url`` links each benchmark to ``benchmark_url`` on the history site.
+    Several machines get one section each.
+    """
+    out = [f"**{headline(doc)}**", ""]  # our own words and hex hashes only
+    machines = sorted({c.machine for c in doc.comparisons})
+    for machine in machines:
+        comps = [c for c in doc.comparisons if c.machine == machine]
+        if len(machines) > 1:
+            out.append(f"### {md.escape(machine)}\n\n{_counts(comps)}\n")
+        out.extend(_machine_section(comps, site_url))
+    sla_fail = [s for s in doc.sla if s.status != "pass"]
+    if sla_fail:
+        out.append("**SLA checks not met at head:**\n")
+        out.append(md.table(["entry", "SLA", "benchmark", "limit", "observed", "status"],
+                            [[md.escape(s.entry), md.escape(s.criterion),
+                              md.escape(_sla_name(s)), f"{s.limit:g} {md.escape(s.unit)}",
+                              "-" if s.observed is None else f"{s.observed:.4g}", s.status]
+                             for s in sla_fail], "lllrrl"))
+    if doc.comparisons:
+        out.append(_environment(doc))
     return "\n".join(out)
 
 
