@@ -239,10 +239,10 @@ def branch_prefix(results_dir: Path, prefix: str | None = None) -> str:
     paths. ``prefix`` overrides the rule.
     """
     if prefix is not None:
-        p = PurePosixPath(prefix.strip("/"))
-        if not prefix.strip("/") or p.is_absolute() or ".." in p.parts or "." in p.parts:
+        parts = prefix.rstrip("/").split("/")
+        if prefix.startswith("/") or any(part in ("", ".", "..") for part in parts):
             raise UserError(f"--prefix must be a relative path on the branch, not {prefix!r}")
-        return str(p)
+        return "/".join(parts)
     resolved = Path(results_dir).resolve()
     if resolved.parent.name == "results":
         return f"{BRANCH_ROOT}/{resolved.name}"
