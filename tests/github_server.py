@@ -31,7 +31,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 BODY_LIMIT = 65536
 SUMMARY_LIMIT = 65535
@@ -88,7 +88,7 @@ class GitHubServer:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> "GitHubServer":
+    def start(self) -> Self:
         server = self
 
         class Handler(_Handler):
@@ -107,7 +107,7 @@ class GitHubServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "GitHubServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -6,11 +6,11 @@ import math
 import re
 
 import pytest
+from github_server import GitHubServer
 
 from benchwatch import changes, cli, github, report
 from benchwatch.compare import Comparison
 from benchwatch.report import Report
-from github_server import GitHubServer
 
 REPO = "octo/bench"
 BASE, HEAD = "a" * 40, "b" * 40
@@ -203,6 +203,7 @@ def test_a_huge_report_is_truncated_with_a_link(gh, tmp_path, capsys):
                          "--details-url", run_url)
     assert code == 0, err
     (c,) = gh.comments[(REPO, 9)]
+    assert out == f"{c['id']}\n"
     assert github.utf16_len(c["body"]) <= 65536
     assert c["body"].endswith(f"character limit; the full report: {run_url}\n")
     assert c["body"].count("| suite\\.family") > 300
@@ -319,7 +320,7 @@ def test_notify_opens_one_issue_per_regression_then_updates(gh, tmp_path, capsys
                          "--site-url", "https://o.github.io/r")
     assert code == 0, err
     assert out == f"created #1 {ids[0]}\ncreated #2 {ids[1]}\n"
-    one, two = gh.issues[REPO]
+    one, _ = gh.issues[REPO]
     assert one["title"] == "Performance regression: s.time_a(10) +30.0% on box"
     assert one["body"].startswith(f"<!-- benchwatch:change id={ids[0]} -->\n")
     assert one["labels"] == [{"name": "benchwatch-regression"}]
@@ -351,7 +352,7 @@ def test_notify_ids_match_the_atom_feed_and_skip_provisional(gh, tmp_path, capsy
 def test_notify_escapes_names_and_checks_its_input(gh, tmp_path, capsys):
     p = change("x\u202e<b>@team</b>|`y`\n", pct=12.5)
     code, out, err = run(capsys, "notify", "--changes", changes_file(tmp_path, [p]))
-    assert code == 0, err
+    assert code == 0 and out == f"created #1 {expected_id(p)}\n", err
     (issue,) = gh.issues[REPO]
     assert "\u202e" not in issue["title"] and "\n" not in issue["title"]
     assert "<b>" not in issue["body"] and re.search(r"(?<!\\)@", issue["body"]) is None

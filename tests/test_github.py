@@ -2,10 +2,10 @@
 pages, retries and their delays, the token kept secret, authorship, body limits."""
 
 import pytest
+from github_server import GitHubServer
 
 from benchwatch import github
 from benchwatch.github import Client, GitHubError, Identity
-from github_server import GitHubServer
 
 REPO = "octo/bench"
 PAT = "ghp_personalAccessToken0123456789abcdefXYZ"

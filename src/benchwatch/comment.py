@@ -247,7 +247,7 @@ def read_change_points(doc: Any, path: str) -> list[tuple[Any, str | None]]:
         if not isinstance(c, dict):
             raise UserError(f"{where} is not an object", path=path)
 
-        def get(key: str, kinds: tuple, nullable: bool = False) -> Any:
+        def get(key: str, kinds: tuple, nullable: bool = False, c=c, where=where) -> Any:
             v = c.get(key)
             if v is None and nullable:
                 return None
@@ -306,9 +306,9 @@ def issue_body(c, date: str | None, marker: str, *, repo: str, server_url: str,
         ["parameters", md.escape(", ".join(c.params)) if c.params else "-"],
         ["machine", md.escape(c.machine)],
         ["environment", md.escape(c.env)],
-        ["commits", f"[{c.previous_commit[:8]}...{c.commit[:8]}]"
-                    f"({server_url}/{repo}/compare/{c.previous_commit}...{c.commit}) "
-                    "(the change is in this range)"],
+        ["commits", (f"[{c.previous_commit[:8]}...{c.commit[:8]}]"
+                     f"({server_url}/{repo}/compare/{c.previous_commit}...{c.commit}) "
+                     "(the change is in this range)")],
         ["date", date or "-"],
         ["level before", fmt_value(c.before, unit)],
         ["level after", fmt_value(c.after, unit)],

@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -230,14 +229,14 @@ class Client:
             last = attempt == self.attempts
             try:
                 r = self._once(method, url, data)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 if last:
                     raise self._fail(method, url, None, "timed out", attempt) from None
                 sleep(self._delay(attempt))
                 continue
             except urllib.error.URLError as exc:
                 reason = exc.reason
-                if isinstance(reason, (TimeoutError, socket.timeout)):
+                if isinstance(reason, TimeoutError):
                     why = "timed out"
                 else:
                     why = f"cannot connect ({type(reason).__name__})"
