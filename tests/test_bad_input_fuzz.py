@@ -120,3 +120,21 @@ def test_system_refuses_complex_and_masked_embeddings():
         system.allocate_embeddings(np.ones((1, 16), dtype=complex))
     with pytest.raises(TypeError, match="masked array"):
         system.process_allocation_request(np.ma.array(np.ones(16), mask=[1] + [0] * 15))
+
+
+def test_values_beyond_float32_are_refused_not_silently_infinite():
+    import warnings
+
+    from engine import EngineConfig, NeuromorphicSystem, build_network
+
+    net = build_network("MLP", 4, hidden_size=4, seed=0,
+                        config=EngineConfig(dtype="float32"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warning either
+        with pytest.raises(ValueError, match=r"x has values beyond float32's range"):
+            net.infer(np.array([1e39, 0.0, 0.0, 0.0]))
+        with pytest.raises(ValueError, match=r"X has values beyond float32's range"):
+            net.infer_batch(np.full((2, 4), -1e300))
+        system = NeuromorphicSystem(dim=4, config=EngineConfig(dtype="float32"))
+        with pytest.raises(ValueError, match=r"beyond float32's range"):
+            system.allocate_embeddings(np.full((1, 4), 1e39))

@@ -58,3 +58,21 @@ def as_real_array(value: Any, name: str, func: str | None = None) -> np.ndarray:
         f"{where}{name} has dtype {dt}, which is not numeric; "
         "pass an integer or floating-point array"
     )
+
+
+def as_dtype_array(value: Any, name: str, dtype: np.dtype, func: str | None = None) -> np.ndarray:
+    """``as_real_array`` cast to the engine's ``dtype``, refusing finite values the cast
+    would turn into infinity (float64 beyond float32's range, about 3.4e38) with a
+    ``ValueError`` instead of numpy's overflow warning and a silent inf."""
+    arr = as_real_array(value, name, func)
+    dtype = np.dtype(dtype)
+    if arr.dtype == dtype:
+        return arr
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype, copy=False)
+    if dtype.kind == "f" and np.isinf(out).any() and (np.isinf(out) & np.isfinite(arr)).any():
+        where = f"{func}: " if func else ""
+        raise ValueError(f"{where}{name} has values beyond {dtype.name}'s range "
+                         f"(+-{np.finfo(dtype).max:.3g}); scale them down or use "
+                         "ENGINE_DTYPE=float64")
+    return out

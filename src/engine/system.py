@@ -36,7 +36,7 @@ from typing import Sequence
 import numpy as np
 
 from .allocation import Allocation, AllocationEngine
-from ._validate import as_real_array, check_int
+from ._validate import as_dtype_array, as_real_array, check_int
 from .config import EngineConfig, resolve
 from .graph import KnowledgeGraph
 from .text import DEFAULT_MAX_CHARS, DEFAULT_NGRAM, DEFAULT_OVERLAP, Chunk, chunk_text, embed_texts
@@ -155,7 +155,7 @@ class NeuromorphicSystem:
         return emb
 
     def _check_matrix(self, embeddings: object, what: str) -> np.ndarray:
-        emb = as_real_array(embeddings, what).astype(self._config.np_dtype, copy=False)
+        emb = as_dtype_array(embeddings, what, self._config.np_dtype)
         if emb.ndim != 2 or emb.shape[1] != self._dim:
             raise ValueError(
                 f"{what} must have shape (n, {self._dim}), got {emb.shape}"

@@ -20,7 +20,7 @@ import numpy as np
 from numba import types as nbt
 
 from .. import _jit
-from .._validate import as_real_array, check_int
+from .._validate import as_dtype_array, check_int
 from ..config import EngineConfig, resolve
 from . import _format, _kernels
 from ._layout import ModelType, check_dims, default_dims, init_params, param_count, scratch_size, views
@@ -120,7 +120,7 @@ class Network:
     # -- inference -------------------------------------------------------------------
 
     def _coerce_x(self, x: Any) -> np.ndarray:
-        arr = as_real_array(x, "x").astype(self._dtype, copy=False)
+        arr = as_dtype_array(x, "x", self._dtype)
         if arr.ndim != 1:
             raise ValueError(f"x must be a 1-D vector of length {self.input_size}, got shape {arr.shape}; "
                              "use infer_batch for 2-D input")
@@ -159,7 +159,7 @@ class Network:
 
     def infer_batch(self, X: np.ndarray) -> np.ndarray:
         """Run every row of ``X`` (n x input_size); row i equals ``infer(X[i])``."""
-        arr = as_real_array(X, "X").astype(self._dtype, copy=False)
+        arr = as_dtype_array(X, "X", self._dtype)
         if arr.ndim != 2 or arr.shape[1] != self.input_size:
             raise ValueError(f"X must have shape (n, {self.input_size}), got {arr.shape}")
         arr = np.ascontiguousarray(arr)
