@@ -126,8 +126,8 @@ def test_dry_run_prints_the_chunks_and_exact_commands(project, tmp_path, capsys)
                            f"HASHFILE:{hf}/chunk-{i}-of-2.txt"])
 
     assert out.splitlines() == [
-        f"backfill {c[0]}..main on machine {MACHINE}: 6 commits, 2 already have results, "
-        "4 to run in 2 chunks",
+        (f"backfill {c[0]}..main on machine {MACHINE}: 6 commits, 2 with results already, "
+        "4 to run in 2 chunks"),
         f"results dir: {repo / 'results'}",
         "$ " + shlex.join([str(fake), "machine", "--yes", "--machine", MACHINE,
                            "--config", str(conf)]),
@@ -142,7 +142,7 @@ def test_dry_run_prints_the_chunks_and_exact_commands(project, tmp_path, capsys)
 
 
 def test_a_killed_backfill_resumes_where_it_stopped(project, tmp_path, capsys):
-    repo, c, fake = project
+    repo, c, _fake = project
     argv = ["backfill", "main", "--machine", MACHINE, "--chunk", "3"]
     os.environ["FAKE_ASV_DIE_AT"] = c[5]  # dies in chunk 2, after writing c[3]
     try:
@@ -152,8 +152,8 @@ def test_a_killed_backfill_resumes_where_it_stopped(project, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert code == 2
     assert out.splitlines() == [
-        f"backfill main on machine {MACHINE}: 7 commits, 2 already have results, "
-        "5 to run in 2 chunks",
+        (f"backfill main on machine {MACHINE}: 7 commits, 2 with results already, "
+        "5 to run in 2 chunks"),
         f"chunk 1/2: 3 commits ({c[0][:10]}..{c[3][:10]})",
         "chunk 1/2: done",
         f"chunk 2/2: 2 commits ({c[5][:10]}..{c[6][:10]})",
@@ -173,8 +173,8 @@ def test_a_killed_backfill_resumes_where_it_stopped(project, tmp_path, capsys):
     assert cli.main(argv) == 0
     out, _ = capsys.readouterr()
     assert out.splitlines() == [
-        f"backfill main on machine {MACHINE}: 7 commits, 5 already have results, "
-        "2 to run in 1 chunk",
+        (f"backfill main on machine {MACHINE}: 7 commits, 5 with results already, "
+        "2 to run in 1 chunk"),
         f"chunk 1/1: 2 commits ({c[5][:10]}..{c[6][:10]})",
         "chunk 1/1: done",
     ]
@@ -184,7 +184,7 @@ def test_a_killed_backfill_resumes_where_it_stopped(project, tmp_path, capsys):
     (tmp_path / "asv.log").unlink()
     assert cli.main(argv) == 0
     out, _ = capsys.readouterr()
-    assert out == (f"backfill main on machine {MACHINE}: 7 commits, 7 already have results, "
+    assert out == (f"backfill main on machine {MACHINE}: 7 commits, 7 with results already, "
                    "0 to run in 0 chunks\n")
     assert calls(tmp_path) == []  # asv is not even asked about the machine
 

@@ -8,6 +8,7 @@ guaranteed to be built on the same tip and all but one must lose the race and re
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -97,7 +98,7 @@ def reflog(origin: Path) -> list[str]:
 
 def assert_never_forced(origin: Path) -> None:
     values = reflog(origin)
-    for old, new in zip(values, values[1:]):
+    for old, new in itertools.pairwise(values):
         subprocess.run(["git", "-C", str(origin), "merge-base", "--is-ancestor", old, new],
                        check=True)
 
@@ -144,8 +145,8 @@ def test_push_creates_the_branch_as_an_orphan_then_repush_is_a_noop(origin, tmp_
     assert code == 0, err
     sha = git(origin, "rev-parse", BRANCH)
     assert out.splitlines() == [
-        f"pushed {sha[:12]} to {BRANCH} on origin (attempt 1, new branch): 4 added, "
-        "0 replaced, 0 merged, 0 unchanged, 0 as pulled",
+        (f"pushed {sha[:12]} to {BRANCH} on origin (attempt 1, new branch): 4 added, "
+        "0 replaced, 0 merged, 0 unchanged, 0 as pulled"),
         "  + results/ci-fast-ci/benchmarks.json",
         "  + results/ci-fast-ci/m1/aaaa1111-py3.11.json",
         "  + results/ci-fast-ci/m1/bbbb2222-py3.11.json",
@@ -429,15 +430,15 @@ def test_bad_input_is_one_line_exit_2_and_pushes_nothing(origin, tmp_path, capsy
     (res / "benchmarks.json").write_text("{not json")
     cases = [
         (push_argv(a, res), f"{res / 'benchmarks.json'}: not a valid JSON benchmarks.json"),
-        (push_argv(a, tmp_path / "none"), f"{tmp_path / 'none'}: results directory does not "
-                                          "exist"),
-        (push_argv(a, tmp_path / "empty"), f"{tmp_path / 'empty'}: no .json result files "
-                                            "to push"),
+        (push_argv(a, tmp_path / "none"), (f"{tmp_path / 'none'}: results directory does not "
+                                          "exist")),
+        (push_argv(a, tmp_path / "empty"), (f"{tmp_path / 'empty'}: no .json result files "
+                                            "to push")),
         (push_argv(tmp_path, res), f"{tmp_path}: not a git repository"),
         (push_argv(a, res, "--branch", "bad..name"), "invalid branch name 'bad..name'"),
         (push_argv(a, res, "--retries", "-1"), "--retries must be >= 0, not -1"),
-        (push_argv(a, res, "--remote", "nowhere"), "git ls-remote failed: 'nowhere' does not "
-                                                   "appear to be a git repository"),
+        (push_argv(a, res, "--remote", "nowhere"), ("git ls-remote failed: 'nowhere' does not "
+                                                   "appear to be a git repository")),
     ]
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "stray.txt").write_text("not json\n")

@@ -52,7 +52,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Self
 
 from .errors import UserError
 
@@ -154,7 +154,7 @@ class _FetchedTip:
         self.ref = f"{TMP_REF_PREFIX}{os.getpid()}-{os.urandom(4).hex()}"
         self.sha: str | None = None
 
-    def __enter__(self) -> _FetchedTip:
+    def __enter__(self) -> Self:
         if remote_tip(self.repo, self.remote, self.branch) is None:
             return self
         proc = _git(self.repo, ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch",
@@ -169,7 +169,7 @@ class _FetchedTip:
         self.sha = _out(_git(self.repo, ["rev-parse", "--verify", self.ref + "^{commit}"]))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _git(self.repo, ["update-ref", "-d", self.ref], ok=(0, 1, 128))
 
 
@@ -476,11 +476,11 @@ def render_push(result: PushResult, fmt: str) -> str:
                 f"results ({result.unchanged} files unchanged, {result.skipped_pulled} "
                 f"as pulled)")
         return head + "\n"
-    lines = [f"pushed {result.commit[:12]} to {result.branch} on {result.remote} "
+    lines = [(f"pushed {result.commit[:12]} to {result.branch} on {result.remote} "
              f"(attempt {result.attempts}{', new branch' if result.created else ''}): "
              f"{len(result.added)} added, {len(result.replaced)} replaced, "
              f"{len(result.merged)} merged, {result.unchanged} unchanged, "
-             f"{result.skipped_pulled} as pulled"]
+             f"{result.skipped_pulled} as pulled")]
     lines += [f"  + {p}" for p in result.added]
     lines += [f"  ~ {p}" for p in result.replaced]
     lines += [f"  m {p}" for p in result.merged]
@@ -599,10 +599,10 @@ def render_pull(result: PullResult, fmt: str) -> str:
     if result.commit is None:
         return (f"nothing to pull: no branch {result.branch} on {result.remote} yet; "
                 f"{result.into} left as it was\n")
-    lines = [f"pulled {result.branch} at {result.commit[:12]} from {result.remote} "
+    lines = [(f"pulled {result.branch} at {result.commit[:12]} from {result.remote} "
              f"({result.prefix}/) into {result.into}: {len(result.written)} written, "
              f"{len(result.merged)} merged, {len(result.kept)} kept local, "
-             f"{result.unchanged} unchanged"]
+             f"{result.unchanged} unchanged")]
     lines += [f"  kept local: {p}" for p in result.kept]
     return "\n".join(lines) + "\n"
 
@@ -696,6 +696,17 @@ def backfill_commands(asv: str, plan: BackfillPlan,
     return machine_cmd, runs
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(plan: BackfillPlan) -> str:
+    todo = sum(len(c) for c in plan.chunks)
+    return (f"backfill {plan.range} on machine {plan.machine}: "
+            f"{_n(len(plan.commits), 'commit')}, {len(plan.done)} with results already, "
+            f"{todo} to run in {_n(len(plan.chunks), 'chunk')}")
+
+
 def _span(chunk: Sequence[str]) -> str:
     return chunk[0][:10] if len(chunk) == 1 else f"{chunk[0][:10]}..{chunk[-1][:10]}"
 
@@ -704,14 +715,11 @@ def render_plan(plan: BackfillPlan, machine_cmd: Sequence[str],
                 runs: Sequence[Sequence[str]]) -> str:
     """The dry-run text: the counts, every chunk's commits and the exact commands."""
     n = len(plan.chunks)
-    todo = sum(len(c) for c in plan.chunks)
-    lines = [f"backfill {plan.range} on machine {plan.machine}: {len(plan.commits)} commits, "
-             f"{len(plan.done)} already have results, {todo} to run in {n} "
-             f"chunk{'s' if n != 1 else ''}",
+    lines = [_summary(plan),
              f"results dir: {plan.results_dir}",
              "$ " + shlex.join(machine_cmd)]
     for i, (chunk, cmd) in enumerate(zip(plan.chunks, runs), 1):
-        lines.append(f"chunk {i}/{n}: {len(chunk)} commits ({_span(chunk)})")
+        lines.append(f"chunk {i}/{n}: {_n(len(chunk), 'commit')} ({_span(chunk)})")
         lines += [f"  {c}" for c in chunk]
         lines.append("$ " + shlex.join(cmd))
     return "\n".join(lines) + "\n"
@@ -726,9 +734,7 @@ def backfill(plan: BackfillPlan, asv: str, extra: Sequence[str] = (),
 
     machine_cmd, runs = backfill_commands(asv, plan, extra)
     n = len(plan.chunks)
-    out(f"backfill {plan.range} on machine {plan.machine}: {len(plan.commits)} commits, "
-        f"{len(plan.done)} already have results, {sum(map(len, plan.chunks))} to run in "
-        f"{n} chunk{'s' if n != 1 else ''}")
+    out(_summary(plan))
     if n == 0:
         return 0
     if _stream(machine_cmd, plan.repo) != 0:
@@ -738,7 +744,7 @@ def backfill(plan: BackfillPlan, asv: str, extra: Sequence[str] = (),
         hashfile = plan.hashfile(i)
         hashfile.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(hashfile, "".join(f"{c}\n" for c in chunk))
-        out(f"chunk {i}/{n}: {len(chunk)} commits ({_span(chunk)})")
+        out(f"chunk {i}/{n}: {_n(len(chunk), 'commit')} ({_span(chunk)})")
         code = _stream(cmd, plan.repo)
         if code not in (0, 2):
             raise UserError(f"asv run exited {code} in chunk {i}/{n} ({_span(chunk)}); "
