@@ -335,6 +335,9 @@ def test_json_report_reads_back_and_renders_the_same(results, capsys):
     (lambda d: d.update(verdict="maybe"), "report 'verdict' must be 'pass' or 'fail'"),
     (lambda d: d["results"][0].update(status="<b>"), "results[0].status '<b>' is unknown"),
     (lambda d: d["results"][0].update(n_before="10"), "results[0].n_before is not a integer"),
+    (lambda d: d["results"][0].update(severity="<img src=x>"),
+     "results[0].severity '<img src=x>' is unknown"),
+    (lambda d: d["results"][0].update(method="magic"), "results[0].method 'magic' is unknown"),
     (lambda d: d["results"][0].update(params="x"), "results[0].params must be a list"),
     (lambda d: d.update(results={}), "report 'results' must be a list"),
 ])

@@ -212,21 +212,23 @@ def mode_pr(inputs: dict[str, str]) -> int:
             annotate("warning", "benchwatch", "comment: true, but this is not a pull_request "
                                               "event; no comment posted")
         else:
-            outputs["comment-id"] = _comment(number, verdict_json)
+            outputs["comment-id"] = _comment(number, verdict_json, doc.head)
     set_outputs(outputs)
     if doc.verdict == "fail" and inputs["fail-on-regression"] == "true":
         return 1
     return 0
 
 
-def _comment(number: int, verdict_json: Path) -> str:
-    """Post the sticky comment through ``benchwatch comment``; its id, printed last."""
+def _comment(number: int, verdict_json: Path, head: str) -> str:
+    """Post the sticky comment through ``benchwatch comment`` (which refuses a PR whose
+    head is not the commit benchmarked); the comment id, which it prints last."""
     import contextlib
     import io
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        code = _cli(["comment", "--pr", str(number), "--report", str(verdict_json)])
+        code = _cli(["comment", "--pr", str(number), "--report", str(verdict_json),
+                     "--head-sha", head])
     sys.stdout.write(buf.getvalue())
     if code != 0:
         raise UserError("posting the PR comment failed (see above)")

@@ -243,8 +243,12 @@ def from_dict(doc: Any, path: str = "report") -> Report:
             raise fail(f"results[{i}] is not an object")
         vals = {f: _check(r.get(f), t, null, f"results[{i}].{f}")
                 for f, (t, null) in _RESULT_TYPES.items()}
-        if vals["status"] not in STATUSES:
-            raise fail(f"results[{i}].status {vals['status']!r} is unknown")
+        for key, allowed in (("status", STATUSES), ("severity", (None, "minor", "major",
+                                                                  "critical")),
+                             ("method", ("bootstrap", "asv-ci", "values", "none")),
+                             ("noise_source", ("history", "samples", "aa", "none"))):
+            if vals[key] not in allowed:
+                raise fail(f"results[{i}].{key} {vals[key]!r} is unknown")
         params = r.get("params")
         history = r.get("history", [])
         if not (isinstance(params, list) and all(isinstance(x, str) for x in params)):
