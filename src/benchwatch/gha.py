@@ -238,15 +238,21 @@ def _comment(number: int, verdict_json: Path, head: str) -> str:
 
 def _suite_results(inputs: dict[str, str]) -> tuple[Any, str]:
     """(resolved suite, its asv results directory), as ``benchwatch run`` lays it out."""
+    resolved, _, conf = _suite_config(inputs)
+    return resolved, conf["results_dir"]
+
+
+def _suite_config(inputs: dict[str, str]) -> tuple[Any, Path, dict]:
+    """(resolved suite, derived asv config path, its content) for the inputs."""
     from . import suite_config
     from .cli_config import find_config
     from .run import derived_config
 
     resolved = suite_config.resolve(suite_config.load(find_config()), inputs["suite"],
                                     env=inputs["environment"])
-    _, conf = derived_config(Path(inputs["asv-config"]).resolve(), resolved.name,
-                             resolved.version, inputs["environment"])
-    return resolved, conf["results_dir"]
+    path, conf = derived_config(Path(inputs["asv-config"]).resolve(), resolved.name,
+                                resolved.version, inputs["environment"])
+    return resolved, path, conf
 
 
 def mode_main(inputs: dict[str, str]) -> int:
@@ -257,6 +263,11 @@ def mode_main(inputs: dict[str, str]) -> int:
     machine = _machine(inputs)
     work = _workdir()
     sla_md, changes = work / "sla.md", work / "changes.json"
+    _, results_dir = _suite_results(inputs)
+    # the history first, so that change points and the site see every commit so far
+    if _cli(["results", "pull", "--into", results_dir,
+             "--branch", inputs["results-branch"]]) != 0:
+        return 2
     code = _cli(["run", inputs["suite"], "--env", inputs["environment"], "--machine", machine,
                  "--asv-config", inputs["asv-config"], "--format", "markdown",
                  "--output", str(sla_md), (inputs["head-ref"] or "HEAD") + "^!"])
@@ -280,13 +291,21 @@ def mode_backfill(inputs: dict[str, str]) -> int:
     """BASE..HEAD through asv in resumable chunks, then append to the results branch."""
     if not (inputs["base-ref"] and inputs["head-ref"]):
         raise UserError("backfill needs inputs 'base-ref' and 'head-ref' (BASE..HEAD)")
-    _, results_dir = _suite_results(inputs)
+    from .output import write_atomically
+    from .run import bench_regexes, benchmark_params, select
+
+    # the suite's derived config and selection, as 'benchwatch run' uses: the results
+    # land in .asv/results/<suite>-<env>/ like every other run of this suite
+    resolved, conf_path, conf = _suite_config(inputs)
+    conf_path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(conf_path, json.dumps(conf, indent=4) + "\n")
+    selections = select(resolved, benchmark_params(Path(conf["benchmark_dir"])))
+    bench = [x for regex in bench_regexes(selections) for x in ("--bench", regex)]
     code = _cli(["backfill", f"{inputs['base-ref']}..{inputs['head-ref']}",
-                 "--machine", _machine(inputs), "--config", inputs["asv-config"]])
+                 "--machine", _machine(inputs), "--config", str(conf_path), "--", *bench])
     if code != 0:
         return code
-    return 0 if _cli(["results", "push", "--results-dir",
-                      str(Path(results_dir).parent), "--branch",
+    return 0 if _cli(["results", "push", "--results-dir", conf["results_dir"], "--branch",
                       inputs["results-branch"]]) == 0 else 2
 
 

@@ -27,8 +27,8 @@ as every push does). Each attempt:
    again at 1 with the same files; any other refusal is an error (exit 2).
 
 ``pull`` copies the branch's files into a results directory and records what it wrote
-(blob ids) in ``<parent>/.benchwatch-cache/results-branch-<name>.json``, beside asv's
-tree, never inside it. ``push`` does not push back a file still identical to what
+(blob ids) in the user's cache directory (``benchwatch.paths.cache_root``,
+``results-branch-<hash of DIR>.json``), never inside asv's tree. ``push`` does not push back a file still identical to what
 ``pull`` wrote: the branch holds that file already, possibly in a newer version.
 
 ``backfill`` runs a commit range through ``asv run HASHFILE:<file>`` in chunks with
@@ -60,7 +60,6 @@ DEFAULT_BRANCH = "benchmark-results"
 #: Everything benchwatch writes on the branch lives under this directory.
 BRANCH_ROOT = "results"
 BENCHMARKS_JSON = "benchmarks.json"
-MANIFEST_DIR = ".benchwatch-cache"
 TMP_REF_PREFIX = "refs/benchwatch/tmp/"
 #: Backoff cap in seconds: a crowd of retrying runners spreads over at most this.
 BACKOFF_CAP_S = 30.0
@@ -267,8 +266,9 @@ def local_files(results_dir: Path) -> dict[str, Path]:
 
 
 def manifest_path(results_dir: Path) -> Path:
-    resolved = Path(results_dir).resolve()
-    return resolved.parent / MANIFEST_DIR / f"results-branch-{resolved.name}.json"
+    from .paths import cache_key, cache_root
+
+    return cache_root() / f"results-branch-{cache_key(results_dir)}.json"
 
 
 def read_manifest(results_dir: Path) -> dict[str, str]:
