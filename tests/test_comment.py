@@ -19,7 +19,7 @@ nan = math.nan
 
 
 def comp(name, status, change=0.0, *, severity=None, machine="box", params=(), noise=1.0,
-         unit="seconds", history=()):
+         mde=nan, unit="seconds", history=()):
     ratio = 1 + change / 100
     judged = status in ("regression", "improvement")
     return Comparison(
@@ -28,7 +28,7 @@ def comp(name, status, change=0.0, *, severity=None, machine="box", params=(), n
         change_pct=change, ci_low_pct=change - 1, ci_high_pct=change + 1,
         p_value=0.0001 if judged else 0.4, effect_size=nan, method="bootstrap",
         status=status, severity=severity, threshold_pct=10.0, noise_floor_pct=noise,
-        mde_pct=nan, noise_source="history", inconclusive=False, n_before=10, n_after=10,
+        mde_pct=mde, noise_source="history", inconclusive=False, n_before=10, n_after=10,
         history=history)
 
 
@@ -60,7 +60,7 @@ def test_headline_counts_severities_and_verdict():
 
 
 def test_markdown_anatomy():
-    comps = typical() + [comp("suite.time_loud", "noisy", 14.0, noise=22.5),
+    comps = typical() + [comp("suite.time_loud", "noisy", 14.0, noise=22.5, mde=26.4),
                          comp("suite.time_crash", "failed")]
     md = report.render_markdown(gate_doc(comps), site_url="https://o.github.io/r/")
     lines = md.split("\n")
@@ -74,7 +74,8 @@ def test_markdown_anatomy():
     assert rows[1].startswith("| [suite\\.time\\_hash\\(100\\)](https://o.github.io/r/benchmarks/"
                               "suite.time_hash/) | 1 ms | 1.12 ms |")
     assert ("- [suite\\.time\\_loud](https://o.github.io/r/benchmarks/suite.time_loud/): "
-            "change +14.0% [+13.0%, +15.0%], noise floor 22.5%, threshold 10.0%") in lines
+            "change +14.0% [+13.0%, +15.0%]; detectable from 26.4% (noise floor 22.5%), "
+            "threshold 10.0%") in lines
     assert "**💥 Failed at head** (the benchmark raised or timed out): [suite\\.time\\_crash]" in md
     assert "<details><summary>43 other series</summary>" in md  # 41 + noisy + failed
     assert "| box | virtualenv\\-py3\\.11\\-numba0\\.68\\.0 | 3\\.11 | 0\\.68\\.0 | 48 |" in md

@@ -389,11 +389,13 @@ def _machine_section(comps: list[Comparison], site_url: str | None) -> list[str]
         out.append(md.table(HEAD + ["history"], rows, "lrrrrll"))
     noisy = [c for c in comps if c.status == "noisy"]
     if noisy:
-        out.append("**⚠️ Too noisy to judge.** These series vary more from run to run than "
-                   "their threshold, so this run can neither pass nor fail them:\n")
+        out.append("**⚠️ Too noisy to judge.** The smallest change these series can reveal "
+                   "is above their threshold, so this run can neither pass nor fail them "
+                   "(benchwatch calibrate says what would fix it):\n")
         for c in noisy:
-            out.append(f"- {_md_name(c, site_url)}: change {fmt_change(c)}, noise floor "
-                       f"{fmt_pct(c.noise_floor_pct, signed=False)}, threshold "
+            out.append(f"- {_md_name(c, site_url)}: change {fmt_change(c)}; detectable from "
+                       f"{fmt_pct(c.mde_pct, signed=False)} (noise floor "
+                       f"{fmt_pct(c.noise_floor_pct, signed=False)}), threshold "
                        f"{fmt_pct(c.threshold_pct, signed=False)}")
         out.append("")
     failed = [c for c in comps if c.status == "failed"]
