@@ -41,7 +41,7 @@ def test_noisy_when_the_floor_is_above_the_threshold():
     loud = noise.NoiseFloor(0.06, "history", 30)  # floor 12.5 %: more samples cannot help
     assert loud.floor == pytest.approx(math.exp(noise.Z_FLOOR * 0.06) - 1)
     assert loud.floor == pytest.approx(0.12479, abs=1e-5)
-    assert rule.decide(est(1.5, 1.4, 1.6), False, 0.10, loud) == rule.Decision("noisy", False)
+    assert rule.decide(est(1.15, 1.05, 1.25), False, 0.10, loud) == rule.Decision("noisy", False)
     edge = noise.NoiseFloor(0.045, "history", 30)  # floor 9.2 %, mde 10.6 %: they can
     assert rule.decide(est(1.2, 1.1, 1.3), False, 0.10, edge) == rule.Decision("noisy", True)
 
@@ -351,3 +351,13 @@ def test_untrusted_report_fields_are_checked(results, capsys, mutate, message):
     mutate(doc)
     with pytest.raises(UserError, match=re.escape(message)):
         report.from_dict(doc, "verdict.json")
+
+
+def test_a_decisive_change_on_a_noisy_benchmark_is_still_called():
+    loud = noise.NoiseFloor(0.06, "history", 30)  # floor 12.5 %: cannot gate at 10 %
+    six_fold = est(6.0, 4.4, 8.7, lo99=4.0, hi99=9.5, se=0.2)
+    assert rule.decide(six_fold, False, 0.10, loud) == rule.Decision("regression", False)
+    assert rule.decide(six_fold, True, 0.10, loud) == rule.Decision("improvement", False)
+    # the 99 % interval must clear the floor as well as the threshold
+    near = est(1.2, 1.14, 1.26, lo99=1.12, hi99=1.28)
+    assert rule.decide(near, False, 0.10, loud).status == "noisy"

@@ -13,7 +13,10 @@ a true 10 % slowdown half the time. benchwatch flags a regression when all three
    well above T/2.
 
 A benchmark whose minimum detectable effect is above its threshold is ``noisy``:
-reported, never passed silently and never failed.
+reported, never passed silently and never failed on the strength of a change near the
+threshold. Only a decisive change, whose whole 99 % interval lies beyond both the
+threshold and the noise floor (a sixfold slowdown on a noisy machine), is still called a
+regression or an improvement.
 
 **The confirm stage.** A series is *inconclusive* when it is significant and its
 interval straddles the threshold (``lo95 < 1 + T <= hi99``), or when its minimum
@@ -44,10 +47,6 @@ def decide(est: RatioEstimate, higher_is_better: bool, threshold: float,
     if not math.isfinite(est.lo95):
         # values only, no interval: no claim of significance can be made
         return Decision("noisy", False)
-    mde = floor.mde(est.se_log)
-    if math.isfinite(mde) and mde > threshold:
-        # more samples shrink the comparison's own error, not the history's floor
-        return Decision("noisy", floor.floor < threshold)
     # orient so that > 1 is worse; a drop of T in a higher-is-better series is 1/(1-T)
     if higher_is_better:
         ratio, lo95, hi95, lo99, hi99 = (1 / est.ratio, 1 / est.hi95, 1 / est.lo95,
@@ -56,6 +55,18 @@ def decide(est: RatioEstimate, higher_is_better: bool, threshold: float,
     else:
         ratio, lo95, hi95, lo99, hi99 = est.ratio, est.lo95, est.hi95, est.lo99, est.hi99
         limit = 1 + threshold
+    mde = floor.mde(est.se_log)
+    if math.isfinite(mde) and mde > threshold:
+        # Too noisy to gate changes of size T. A change whose whole 99 % interval clears
+        # both the threshold and the noise floor is decisive all the same: calling a
+        # sixfold slowdown "noisy" would hide it.
+        bar = max(limit, 1 + floor.floor) if math.isfinite(floor.floor) else math.inf
+        if lo99 > bar:
+            return Decision("regression", False)
+        if hi99 < 1 / bar:
+            return Decision("improvement", False)
+        # more samples shrink the comparison's own error, not the history's floor
+        return Decision("noisy", floor.floor < threshold)
     beyond = (not math.isfinite(floor.floor)) or abs(math.log(ratio)) > math.log1p(floor.floor)
     reach_hi, reach_lo = (hi99, lo99) if confirmed else (hi95, lo95)
     if lo95 > 1 and beyond and reach_hi >= limit:
