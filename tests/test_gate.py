@@ -361,3 +361,43 @@ def test_a_decisive_change_on_a_noisy_benchmark_is_still_called():
     # the 99 % interval must clear the floor as well as the threshold
     near = est(1.2, 1.14, 1.26, lo99=1.12, hi99=1.28)
     assert rule.decide(near, False, 0.10, loud).status == "noisy"
+
+
+def _two_commit_run(root, shifts, samples_cv=0.01, seed=5):
+    """BASE and HEAD only (no history); series i moves by shifts[i] between them."""
+    rng = np.random.default_rng(seed)
+    names = [f"fam.Run.time_{i:02d}" for i in range(len(shifts))]
+    write_benchmarks(root, [Bench(n) for n in names])
+    for c, side in ((0, None), (1, shifts)):
+        e = {}
+        for i, name in enumerate(names):
+            level = 1e-3 * (1 + (side[i] if side else 0.0))
+            s = list(level * np.exp(rng.normal(0, samples_cv, 10)))
+            e[name] = entry([float(np.median(s))], [s])
+        write_result(root, "box", commit(c), 1000 + c, e)
+
+
+def test_without_history_the_run_spread_is_the_floor(tmp_path, capsys):
+    # a machine that changed speed between rounds: every series moved by up to +-25 %,
+    # and the samples of each side are tight, so each interval alone looks significant
+    shifts = [0.25, -0.2, 0.15, -0.1, 0.2, -0.25, 0.12, -0.15, 0.18, 0.3, -0.22, 0.1]
+    root = tmp_path / "results"
+    root.mkdir()
+    _two_commit_run(root, shifts)
+    code, out, _ = run(capsys, "gate", commit(0)[:8], commit(1)[:8], "--results-dir", str(root),
+                       "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["counts"] == {"noisy": 12}
+    assert {r["noise_source"] for r in doc["results"]} == {"run"}
+    assert all(r["noise_floor_pct"] > 25 for r in doc["results"])
+
+
+def test_a_slowdown_of_every_series_still_fails_without_history(tmp_path, capsys):
+    root = tmp_path / "results"
+    root.mkdir()
+    _two_commit_run(root, [0.40 + 0.01 * (i % 3) for i in range(12)])
+    code, out, _ = run(capsys, "gate", commit(0)[:8], commit(1)[:8], "--results-dir", str(root),
+                       "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["counts"] == {"regression": 12}
+    assert {r["noise_source"] for r in doc["results"]} <= {"run", "samples"}

@@ -109,10 +109,13 @@ def _pct(r: float) -> float:
 
 def compare_series(series: Series, base: str, head: str, threshold: float, *,
                    confirmed: bool = False, n_boot: int = 2000,
-                   est: stats.RatioEstimate | None = None) -> Comparison:
+                   est: stats.RatioEstimate | None = None,
+                   run: tuple[float, int] = (math.nan, 0)) -> Comparison:
     """Compare one series at two commits (either may be missing).
 
-    ``est`` is the ratio estimate when already computed (``compare`` batches them)."""
+    ``est`` is the ratio estimate when already computed (``compare`` batches them);
+    ``run`` the (spread, series) of the whole comparison on this machine and
+    environment, the noise floor when the series has no history."""
     ib, ih = series.index_of(base), series.index_of(head)
     rb = series.rows[ib] if ib is not None else None
     rh = series.rows[ih] if ih is not None else None
@@ -158,7 +161,7 @@ def compare_series(series: Series, base: str, head: str, threshold: float, *,
     est = est or estimate(rb, rh, n_boot)
     if est is None:
         return make("incomparable")
-    fl = floor or noise.from_samples(est.se_log)
+    fl = floor or noise.from_samples(est.se_log, *run)
     decision = rule.decide(est, series.higher_is_better, threshold, fl, confirmed=confirmed)
     return make(decision.status, est, fl, decision.inconclusive)
 
@@ -182,8 +185,14 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         if not _measured(s, ib) and not _measured(s, ih):
             continue  # skipped on both sides (a parameter the run did not select)
         by_key.setdefault(s.key, []).append(s)
-    estimates = _batch_estimates([g for group in by_key.values() if len(group) == 1
-                                  for g in group], base, head, n_boot)
+    singles = [g for group in by_key.values() if len(group) == 1 for g in group]
+    estimates = _batch_estimates(singles, base, head, n_boot)
+    by_run: dict[tuple[str, str], list[float]] = {}
+    for s in singles:
+        e = estimates.get(id(s))
+        if e is not None:
+            by_run.setdefault((s.machine, s.env), []).append(math.log(e.ratio))
+    spreads = {k: (noise.run_spread(v), len(v)) for k, v in by_run.items()}
     out = []
     for key, group in by_key.items():
         if len(group) > 1:  # a version change between BASE and HEAD
@@ -196,7 +205,8 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         t = threshold_for(s) if callable(threshold_for) else None
         t = thresholds[metric_of(s)] if t is None else t
         out.append(compare_series(s, base, head, t, confirmed=confirmed, n_boot=n_boot,
-                                  est=estimates.get(id(s))))
+                                  est=estimates.get(id(s)),
+                                  run=spreads.get((s.machine, s.env), (math.nan, 0))))
     out.sort(key=lambda c: (c.benchmark, c.params, c.machine, c.env))
     return out
 

@@ -79,8 +79,31 @@ def from_history(values: np.ndarray) -> NoiseFloor | None:
     return NoiseFloor(robust_sd(diffs), "history", int(diffs.size))
 
 
-def from_samples(se_log: float) -> NoiseFloor:
-    """Floor from this comparison's own standard error of the log ratio."""
+def from_samples(se_log: float, run_sigma: float = math.nan, run_series: int = 0) -> NoiseFloor:
+    """Floor without history: this comparison's own standard error of the log ratio,
+    or the spread of the whole run (``run_spread``) when that is larger.
+
+    The samples of one run cannot show a machine that changes speed between rounds
+    (a neighbour on the host, site/benchmarks.md "Noise"). The other benchmarks of the
+    same run can: most of them did not change, so the robust spread of their changes
+    is this run's noise, an empirical null. A change every benchmark shares moves the
+    median, not the spread, so a real across-the-board slowdown still stands out.
+    """
+    if math.isfinite(run_sigma) and (not math.isfinite(se_log) or run_sigma > se_log):
+        return NoiseFloor(run_sigma, "run", run_series)
     if not math.isfinite(se_log):
         return NoiseFloor(math.nan, "none", 0)
     return NoiseFloor(se_log, "samples", 0)
+
+
+#: Series a run needs for its spread to count as the noise of the run.
+MIN_RUN_SERIES = 8
+
+
+def run_spread(log_ratios: "np.ndarray | list[float]") -> float:
+    """Robust SD of the log ratios of every series of one comparison; NaN when too few."""
+    x = np.asarray(log_ratios, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < MIN_RUN_SERIES:
+        return math.nan
+    return robust_sd(x)

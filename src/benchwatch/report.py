@@ -246,7 +246,7 @@ def from_dict(doc: Any, path: str = "report") -> Report:
         for key, allowed in (("status", STATUSES), ("severity", (None, "minor", "major",
                                                                   "critical")),
                              ("method", ("bootstrap", "asv-ci", "values", "none")),
-                             ("noise_source", ("history", "samples", "aa", "none"))):
+                             ("noise_source", ("history", "run", "samples", "aa", "none"))):
             if vals[key] not in allowed:
                 raise fail(f"results[{i}].{key} {vals[key]!r} is unknown")
         params = r.get("params")
