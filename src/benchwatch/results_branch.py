@@ -518,22 +518,12 @@ def _safe(rel: str) -> bool:
 
 
 def _write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Bytes exactly as on the branch (so blob ids match), via a temporary file and a
-    rename: a killed pull never leaves half a result file."""
-    import tempfile
+    """Bytes exactly as on the branch (so blob ids match), atomically: a killed pull
+    never leaves half a result file."""
+    from .output import write_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, data)
 
 
 def pull(repo: Path, into: Path, *, branch: str = DEFAULT_BRANCH, remote: str = "origin",
