@@ -32,7 +32,7 @@ demo: $(STAMP)
 SITE_RESULTS ?= .asv/results/ci-fast-local
 SITE_OUT ?= build/site
 site: $(STAMP)
-	$(VENV)/bin/benchwatch site build --results-dir $(SITE_RESULTS) --out $(SITE_OUT)
+	$(VENV)/bin/benchwatch site build --results-dir $(SITE_RESULTS) --repo . --out $(SITE_OUT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -56,6 +56,7 @@ esac
 # ---- 3. gate
 base=$(git rev-parse HEAD~1)
 head=$(git rev-parse HEAD)
+report="build/demo/gate.json"
 step 3 "gate: benchwatch gate ${base:0:12} ${head:0:12} --suite $suite --env $env"
 set +e
 "$bin/benchwatch" gate "$base" "$head" --results-dir "$results" --repo . \
@@ -68,12 +69,17 @@ case $gate_code in
   *) die "benchwatch gate exited $gate_code (see above)" ;;
 esac
 printf '\nverdict: %s (HEAD~1 %s -> HEAD %s)\n' "$verdict" "${base:0:12}" "${head:0:12}"
+# the same verdict as JSON, for the site's Comparisons page
+mkdir -p "$(dirname "$report")"
+"$bin/benchwatch" gate "$base" "$head" --results-dir "$results" --repo . \
+  --suite "$suite" --env "$env" --format json --output "$report" || [[ $? -eq 1 ]]
 
 # ---- 4. site
 step 4 "site: benchwatch site build --results-dir $results --out $out"
 site_built=0
 if "$bin/benchwatch" site build --help >/dev/null 2>&1; then
-  "$bin/benchwatch" site build --results-dir "$results" --out "$out" \
+  "$bin/benchwatch" site build --results-dir "$results" --repo . --suite "$suite" \
+    --report "$report" --out "$out" \
     || die "benchwatch site build failed (see above)"
   site_built=1
 else
@@ -85,5 +91,6 @@ step 5 "done in $(( $(date +%s) - t0 ))s"
 echo "results:  $root/$results"
 if [[ $site_built -eq 1 ]]; then
   echo "site:     file://$root/$out/index.html"
-  echo "serve it: $bin/benchwatch site serve --results-dir $results   (then open the URL it prints)"
+  echo "serve it: $bin/benchwatch site serve --results-dir $results --repo . --suite $suite --report $report"
+  echo "          (then open http://127.0.0.1:8000/)"
 fi
