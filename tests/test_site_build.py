@@ -310,6 +310,8 @@ def test_metpy_dashboard_cards_and_comparisons(metpy):
     assert f"Latest commit {newest[:8]}" in text
     comp = " ".join(parse(out / "comparisons" / "index.html").text)
     assert "Performance gate failed" in comp and "bench_calc.TimeSuite.time_dewpoint" in comp
+    # the comment's folded <details> table is rendered, not left as raw markdown
+    assert "| machine |" not in (out / "comparisons" / "index.html").read_text()
     csv = (out / "downloads" / "comparison-1.csv").read_text().splitlines()
     assert len(csv) == 2 and csv[1].startswith("bench_calc.TimeSuite.time_dewpoint,")
     asv_page = " ".join(parse(out / "asv-site" / "index.html").text)

@@ -444,8 +444,14 @@ def _changes_table(rows, with_benchmark: bool):
 
 
 def _demote(markdown: str) -> str:
-    """Headings of an embedded report one level down, under the report's own heading."""
-    return re.sub(r"^(#{1,5}) ", r"#\1 ", markdown, flags=re.M)
+    """A PR-comment body (GitHub markdown) as part of a site page: headings one level
+    down under the report's own heading, ``<details>`` rendered as markdown (md_in_html),
+    and the backslashes Python-Markdown would show dropped (``pages.text``)."""
+    from .pages import _NOT_ESCAPABLE
+
+    out = re.sub(r"^(#{1,5}) ", r"#\1 ", markdown, flags=re.M)
+    out = out.replace("<details>", '<details markdown="1">')
+    return _NOT_ESCAPABLE.sub(r"\1", out)
 
 
 def _pct(v: float | None) -> str:
