@@ -468,3 +468,33 @@ def test_untrusted_text_renders_verbatim_in_python_markdown(raw):
     assert out.startswith("<p>") and out.endswith("</p>")
     assert "<" not in out[3:-4]
     assert html.unescape(out[3:-4]) == raw
+
+
+def test_sla_lines_follow_the_suite_criteria():
+    from benchwatch import history
+    from benchwatch.results import Row
+
+    rows = [Row(name, (), "m", "e", "c1", 1, 1.0, unit) for name, unit in (
+        ("allocation.Latency.track_latency_p99_ns", "ns"),
+        ("allocation.Latency.track_throughput_ops_s", "ops/s"),
+        ("allocation.Suite.peakmem_allocate", "bytes"),
+        ("allocation.Suite.time_allocate", "seconds"),
+        ("neural.Inference.track_latency_p99_ns", "ns"))]
+    series = history.build(rows)
+    lines, thresholds = sb.sla_lines(series, "production-comprehensive:1.0.0",
+                                     ROOT / "configs" / "suites.yaml")
+    by_name = {k[0]: v for k, v in lines.items()}
+    assert by_name == {
+        "allocation.Latency.track_latency_p99_ns": (
+            ("allocation_latency: max_latency_p99 100000 ns", 100000.0),
+            ("allocation_concurrency: max_latency_p99 100000 ns", 100000.0)),
+        "allocation.Latency.track_throughput_ops_s": (
+            ("allocation_latency: min_throughput 10000 ops/s", 10000.0),
+            ("allocation_concurrency: min_throughput 10000 ops/s", 10000.0)),
+        "allocation.Suite.peakmem_allocate": (
+            ("allocation_latency: max_memory_usage 2147483648 bytes", 2147483648.0),),
+        "neural.Inference.track_latency_p99_ns": (
+            ("neural_inference: max_latency_p99 1000 ns", 1000.0),),
+    }
+    assert set(thresholds) == {"time", "throughput", "memory"}
+    assert sb.sla_lines(series, None, None) == ({}, None)

@@ -226,7 +226,7 @@ def sla_lines(series, suite: str | None, suite_config: Path | None) -> tuple[dic
                     continue
                 key = (s.benchmark, s.params, s.machine, s.env, s.version)
                 out.setdefault(key, []).append(
-                    (f"{entry.name}: {criterion} {float(limit):g} {unit}", float(limit)))
+                    (f"{entry.name}: {criterion} {float(limit):.12g} {unit}", float(limit)))
     return {k: tuple(v) for k, v in out.items()}, thresholds_of(resolved.gates)
 
 
