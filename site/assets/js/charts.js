@@ -61,7 +61,10 @@
         if (a >= b[j][0] || j === b.length - 1) return (v / b[j][0]).toPrecision(3) + " " + b[j][1];
       }
     }
-    return v.toPrecision(4) + (unit ? " " + unit : "");
+    var n = Number(v.toPrecision(4));
+    var text = n !== 0 && (Math.abs(n) >= 1e7 || Math.abs(n) < 1e-3)
+      ? n.toExponential(2) : n.toLocaleString("en-US", {maximumFractionDigits: 4});
+    return text + (unit ? " " + unit : "");
   }
 
   function el(tag, cls, text) {
@@ -79,8 +82,9 @@
     var fg = cssVar("--md-default-fg-color--light", "#666");
     var grid = cssVar("--md-default-fg-color--lightest", "#ddd");
     return [
-      {stroke: fg, grid: {stroke: grid, width: 1}, ticks: {stroke: grid}, values: xValues},
-      {stroke: fg, grid: {stroke: grid, width: 1}, ticks: {stroke: grid}, size: 70,
+      {stroke: fg, grid: {stroke: grid, width: 1}, ticks: {stroke: grid}, space: 90,
+        values: xValues},
+      {stroke: fg, grid: {stroke: grid, width: 1}, ticks: {stroke: grid}, size: 80,
         values: function (u, vals) { return vals.map(function (v) { return fmtValue(v, unit); }); }}
     ];
   }
