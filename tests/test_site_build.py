@@ -298,6 +298,14 @@ def test_metpy_shards_hold_every_loaded_value(metpy):
         assert {c["data-src"] for c in charts} == {shards.shard_path(name)}
 
 
+def test_metpy_feed_lists_every_regression(metpy):
+    rows = json.loads((metpy["out"] / "downloads" / "changes.json").read_text())
+    feed = (metpy["out"] / "regressions.xml").read_text()
+    regressions = [r for r in rows if r["direction"] == "regression"]
+    assert regressions and feed.count("<entry>") == len(regressions)
+    assert all(r["status"] in ("open", "superseded") for r in regressions)
+
+
 def test_metpy_dashboard_cards_and_comparisons(metpy):
     out = metpy["out"]
     page = parse(out / "index.html")
@@ -386,8 +394,10 @@ def test_regressions_page_feed_and_annotations(small):
     html = (out / "regressions" / "index.html").read_text()
     assert f"https://github.com/o/r/compare/{commits[15]}...{commits[16]}" in html
     assert "bigger blocks" in html and 'class="bw-filter"' in html
+    # both regressions are annotated "expected": the feed leaves them out
+    assert sum(r["direction"] == "regression" for r in rows) == 2
     feed = (out / "regressions.xml").read_text()
-    assert feed.count("<entry>") == sum(r["direction"] == "regression" for r in rows)
+    assert feed.count("<entry>") == 0 and "<feed" in feed
 
 
 def test_openmetrics_file(small):
@@ -498,3 +508,34 @@ def test_sla_lines_follow_the_suite_criteria():
     }
     assert set(thresholds) == {"time", "throughput", "memory"}
     assert sb.sla_lines(series, None, None) == ({}, None)
+
+
+def test_serve_builds_then_serves_the_site(tmp_path, monkeypatch, capsys):
+    import http.server
+    import threading
+    import urllib.request
+
+    fetched = {}
+    original = http.server.ThreadingHTTPServer.serve_forever
+
+    def serve_then_stop(server, *a, **k):
+        worker = threading.Thread(target=original, args=(server,), daemon=True)
+        worker.start()
+        port = server.server_address[1]
+        for path in ("", "data/dashboard.json", "benchmarks/nothing-here/"):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=10) as r:
+                    fetched[path] = r.status
+            except urllib.error.HTTPError as exc:
+                fetched[path] = exc.code
+        server.shutdown()
+        worker.join(10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(http.server.ThreadingHTTPServer, "serve_forever", serve_then_stop)
+    code = cli.main(["site", "serve", "--results-dir", str(METPY / "results"), "--no-asv",
+                     "--out", str(tmp_path / "o"), "--config", str(ROOT / "mkdocs.yml"),
+                     "--port", "0", "--annotations", str(tmp_path / "none.yaml")])
+    assert code == 0
+    assert fetched == {"": 200, "data/dashboard.json": 200, "benchmarks/nothing-here/": 404}
+    assert f"serving {tmp_path / 'o'} at http://127.0.0.1:" in capsys.readouterr().out

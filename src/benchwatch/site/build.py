@@ -471,12 +471,16 @@ def _num(v: float) -> str:
 
 
 def _feed(ctx) -> str:
+    """The Atom feed of regressions, without the acknowledged and expected ones: like
+    asv's "ignore", an annotation takes a regression out of what subscribers are told."""
     from .. import changes as changes_mod
+    from .annotations import find
 
-    analysis = changes_mod.Analysis(ctx.changes, len(ctx.series), 0, 0, 0,
+    points = tuple(c for c in ctx.changes if find(ctx.annotations, c) is None)
+    analysis = changes_mod.Analysis(points, len(ctx.series), 0, 0, 0,
                                     max((d for d in ctx.dates.values() if d is not None),
                                         default=None))
-    return changes_mod.to_atom(ctx.changes, analysis, None)
+    return changes_mod.to_atom(points, analysis, None)
 
 
 # --------------------------------------------------------------------------- mkdocs
