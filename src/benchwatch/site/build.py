@@ -532,7 +532,7 @@ def run_mkdocs(mkdocs_yml: Path, docs: Path, site_dir: Path, work: Path) -> None
     path = work / "mkdocs.yml"
     path.write_text(yaml.safe_dump(derived, sort_keys=False, allow_unicode=True),
                     encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                            "--config-file", str(path)], capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
