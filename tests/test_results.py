@@ -553,3 +553,24 @@ def test_shared_results_options_warn_or_refuse(tmp_path, capsys):
     assert str(err.value) == (f"{root / 'box/api_version_1.json'}: asv result api version 1, "
                               "expected 2; run `asv update` to convert it")
     assert err.value.exit_code == 2
+
+
+def test_publishable_copy_renames_only_names_that_could_carry_markup(tmp_path):
+    from asvdata import Bench, entry, write_benchmarks, write_result
+
+    src = tmp_path / "src"
+    src.mkdir()
+    evil = "fam.S.time_<img src=x onerror=alert(1)>"
+    write_benchmarks(src, [Bench("fam.S.time_ok"), Bench(evil)])
+    write_result(src, "box", "a" * 40, 1000, {"fam.S.time_ok": entry([1.0], [[1.0, 1.1, 0.9]]),
+                                              evil: entry([2.0], [[2.0, 2.1, 1.9]])})
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    mapping = results.publishable_copy(src, tmp_path / "dst")
+    assert mapping == {evil: "fam.S.time__img_src_x_onerror_alert_1__"}
+    assert {p: p.read_bytes() for p in src.rglob("*") if p.is_file()} == before
+    rows = results.load(tmp_path / "dst", cache=False).rows
+    assert sorted((r.benchmark, r.value, r.samples) for r in rows) == [
+        ("fam.S.time__img_src_x_onerror_alert_1__", 2.0, (2.0, 2.1, 1.9)),
+        ("fam.S.time_ok", 1.0, (1.0, 1.1, 0.9))]
+    assert "<" not in (tmp_path / "dst" / "benchmarks.json").read_text()
+    assert results.publishable_copy(tmp_path / "dst", tmp_path / "again") == {}

@@ -15,9 +15,10 @@ and ``asv/index.html`` are loaded. The test asserts:
 - no request left 127.0.0.1 (the site works offline; asv's CDN scripts are vendored);
 - the mermaid diagram rendered without a network.
 
-asv's own page is the known exception: asv 0.6.6 builds its summary grid by pasting benchmark
-names into HTML, so the hostile name runs there. ``test_asv_site_renders_names_safely``
-is a strict xfail that says so; it fails (XPASS) once the builder neutralises it.
+asv's own page pastes benchmark names into HTML (asv 0.6.6's summarygrid.js), so the
+builder publishes a copy of the results whose names cannot carry markup
+(``benchwatch.results.publishable_copy``); ``test_asv_site_renders_names_safely`` loads
+asv's page with the hostile name and asserts no dialog and no console error.
 
 Screenshots go to the test's temporary directory, and are copied to ``$ARTIFACTS_DIR``
 when that variable is set (CI keeps them).
@@ -292,11 +293,6 @@ def test_asv_site_loads_offline(visit):
     v.page.close()
 
 
-@pytest.mark.xfail(strict=True, reason="XSS in asv's own site: asv 0.6.6's summarygrid.js "
-                   "(lines 38-43) concatenates benchmark names into HTML, so this name runs "
-                   "alert(1) on asv/index.html (and asv requests graphs/summary/<raw name>.json "
-                   "while it wrote _img src=x onerror=alert(1)_.json: a 404); the builder "
-                   "does not neutralise it yet")
 def test_asv_site_renders_names_safely(visit):
     v = visit("asv/index.html", "asv")
     v.page.wait_for_selector(".benchmark-container", timeout=10_000)

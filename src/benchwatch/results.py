@@ -702,3 +702,74 @@ class _Cache:
                     os.unlink(entry.path)
         except OSError:
             pass
+
+
+# --------------------------------------------------------------------------- publishing
+
+def safe_benchmark_name(name: str) -> str:
+    """``name`` with every character outside letters, digits, ``_`` and ``.`` as ``_``."""
+    return "".join(ch if (ch.isascii() and (ch.isalnum() or ch in "_.")) else "_"
+                   for ch in name)
+
+
+def publishable_copy(src: Path | str, dst: Path | str) -> dict[str, str]:
+    """Copy an asv results tree to ``dst`` with every benchmark name made inert.
+
+    asv 0.6.6's own HTML builds its summary grid by pasting benchmark names into
+    markup, so a benchmark named ``<img src=x onerror=alert(1)>`` (anyone can add one in
+    a PR) runs as script on ``asv publish``'s pages. ``benchwatch site build`` publishes
+    this copy instead: names outside ``[A-Za-z0-9_.]`` are renamed in
+    ``benchmarks.json`` and in every result file (``_`` for each other character, and a
+    numeric suffix if two names collide). Values, samples and everything else are kept.
+    Returns ``{original: renamed}`` for the names that changed. The source tree is
+    only read; this is the one place besides the loader that touches asv's JSON.
+    """
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    info_path = dst / "benchmarks.json"
+    names: set[str] = set()
+    info: dict[str, Any] = {}
+    if info_path.is_file():
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = {}
+        names |= {k for k in info if k != "version"}
+    files = sorted(p for p in dst.glob("*/*.json") if p.name != "machine.json")
+    datas = {}
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # the loader names bad files; asv publish skips them too
+        if isinstance(data, dict) and isinstance(data.get("results"), dict):
+            datas[path] = data
+            names |= set(data["results"])
+    mapping: dict[str, str] = {}
+    taken = {n for n in names if safe_benchmark_name(n) == n}
+    for name in sorted(names - taken):
+        base = safe = safe_benchmark_name(name)
+        i = 2
+        while safe in taken:
+            safe, i = f"{base}_{i}", i + 1
+        taken.add(safe)
+        mapping[name] = safe
+    if not mapping:
+        return mapping
+    if info:
+        renamed = {}
+        for key, value in info.items():
+            new = mapping.get(key, key)
+            if isinstance(value, dict) and key in mapping:
+                value = {**value, "name": new}
+            renamed[new] = value
+        info_path.write_text(json.dumps(renamed), encoding="utf-8")
+    for path, data in datas.items():
+        if any(k in mapping for k in data["results"]):
+            data["results"] = {mapping.get(k, k): v for k, v in data["results"].items()}
+            path.write_text(json.dumps(data), encoding="utf-8")
+    return mapping

@@ -707,8 +707,15 @@ def build(opts: Options, log=print) -> Result:
                 if opts.asv_config is None:
                     raise UserError("asv publish needs an asv config: pass --asv-config or "
                                     "--no-asv")
+                # asv's own pages paste benchmark names into HTML: publish a copy whose
+                # names cannot carry markup (benchwatch.results.publishable_copy)
+                renamed = results.publishable_copy(Path(opts.results_dir),
+                                                   work / "asv-results")
+                for original, safe in sorted(renamed.items()):
+                    log(f"benchwatch: warning: asv's pages show benchmark {original!r} as "
+                        f"{safe!r}: asv pastes names into HTML", file=sys.stderr)
                 run_asv_publish(opts.asv_config.resolve(), asv_conf,
-                                Path(opts.results_dir), staging / "asv", opts.repo, work)
+                                work / "asv-results", staging / "asv", opts.repo, work)
                 localise_asv(staging / "asv", log)
                 t = timings.add("asv publish", t)
             (staging / MARKER).write_text("built by benchwatch site build\n", encoding="utf-8")
