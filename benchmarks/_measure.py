@@ -33,7 +33,7 @@ pc = time.perf_counter_ns
 #: benchmark before round 2, so four rounds spread one benchmark's samples over the
 #: whole run, and with ``asv continuous --interleave-rounds`` they alternate between
 #: the two commits. Shared runners change speed for seconds at a time (see
-#: site/benchmarks.md, "Noise"); spread samples meet those phases on both sides of a
+#: site/asv-suite.md, "Noise"); spread samples meet those phases on both sides of a
 #: comparison alike instead of pinning one side to a slow phase. asv's own default
 #: is 2; ``-a repeat=N`` (a suite's ``sample_size``) sets the samples per round.
 TIME_ROUNDS = 4

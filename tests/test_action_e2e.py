@@ -7,7 +7,7 @@ a second run must edit that comment, not add one. ``main`` mode must append the
 results to the results branch of the repository's remote.
 
 The tiny suite gates time at 50 %: on a loaded 2-core CI machine, interleaved runs of
-identical code have differed by 50 % (site/benchmarks.md, "Noise"), and this test is
+identical code have differed by 50 % (site/asv-suite.md, "Noise"), and this test is
 about the plumbing, not the statistics (tests/test_gate_sim.py covers those).
 """
 

@@ -84,7 +84,7 @@ def from_samples(se_log: float, run_sigma: float = math.nan, run_series: int = 0
     or the spread of the whole run (``run_spread``) when that is larger.
 
     The samples of one run cannot show a machine that changes speed between rounds
-    (a neighbour on the host, site/benchmarks.md "Noise"). The other benchmarks of the
+    (a neighbour on the host, site/asv-suite.md "Noise"). The other benchmarks of the
     same run can: most of them did not change, so the robust spread of their changes
     is this run's noise, an empirical null. A change every benchmark shares moves the
     median, not the spread, so a real across-the-board slowdown still stands out.

@@ -39,8 +39,10 @@ GUIDE_ORDER = ("overview", "quick-start", "quickstart", "architecture", "benchma
                "runner-setup", "best-practices", "interpreting", "troubleshooting",
                "json-formats")
 #: Generated paths inside the docs copy; a tracked file of the same name is an error.
-GENERATED = ("index.md", "benchmarks", "regressions.md", "regressions.xml", "comparisons.md",
-             "noise.md", "downloads", "asv-site.md", "data")
+# benchmarks.md would share /benchmarks/ with the generated benchmarks/index.md, and mkdocs
+# silently keeps only one of them
+GENERATED = ("index.md", "benchmarks", "benchmarks.md", "regressions.md", "regressions.xml",
+             "comparisons.md", "noise.md", "downloads", "asv-site.md", "data")
 
 EPILOG = """\
 examples:
