@@ -401,3 +401,29 @@ def test_a_slowdown_of_every_series_still_fails_without_history(tmp_path, capsys
     doc = json.loads(out)
     assert code == 1 and doc["counts"] == {"regression": 12}
     assert {r["noise_source"] for r in doc["results"]} <= {"run", "samples"}
+
+
+def test_run_spread_uses_values_and_timed_series_only(tmp_path, capsys):
+    """asv run histories keep no samples: the run's spread still comes from the values,
+    and a memory series is judged on its own interval, not on the timings' spread."""
+    rng = np.random.default_rng(8)
+    root = tmp_path / "results"
+    root.mkdir()
+    shifts = [0.25, -0.2, 0.15, -0.1, 0.2, -0.25, 0.12, -0.15, 0.18, 0.3]
+    names = [f"fam.Run.time_{i:02d}" for i in range(len(shifts))]
+    write_benchmarks(root, [Bench(n) for n in names] + [Bench("fam.Run.peakmem_x", unit="bytes")])
+    for c in (0, 1):
+        e = {}
+        for i, name in enumerate(names):
+            v = 1e-3 * (1 + (shifts[i] if c else 0.0)) * float(np.exp(rng.normal(0, 0.001)))
+            e[name] = [[v], [], "v1", 0, 1.0, [v * 0.99], [v * 1.01]]  # value and a 99 % CI
+        m = 1e8 * (1.5 if c else 1.0)
+        e["fam.Run.peakmem_x"] = [[m], [], "v1", 0, 1.0, [m * 0.999], [m * 1.001]]
+        write_result(root, "box", commit(c), 1000 + c, e)
+    code, out, _ = run(capsys, "gate", commit(0)[:8], commit(1)[:8], "--results-dir", str(root),
+                       "--format", "json")
+    doc = json.loads(out)
+    by = {r["benchmark"]: r for r in doc["results"]}
+    assert all(by[n]["noise_source"] == "run" and by[n]["status"] == "noisy" for n in names)
+    assert by["fam.Run.peakmem_x"]["noise_source"] == "samples"
+    assert by["fam.Run.peakmem_x"]["status"] == "regression" and code == 1

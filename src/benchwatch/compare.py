@@ -187,12 +187,7 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         by_key.setdefault(s.key, []).append(s)
     singles = [g for group in by_key.values() if len(group) == 1 for g in group]
     estimates = _batch_estimates(singles, base, head, n_boot)
-    by_run: dict[tuple[str, str], list[float]] = {}
-    for s in singles:
-        e = estimates.get(id(s))
-        if e is not None:
-            by_run.setdefault((s.machine, s.env), []).append(math.log(e.ratio))
-    spreads = {k: (noise.run_spread(v), len(v)) for k, v in by_run.items()}
+    spreads = _run_spreads(singles, base, head)
     out = []
     for key, group in by_key.items():
         if len(group) > 1:  # a version change between BASE and HEAD
@@ -206,9 +201,33 @@ def compare(series_list: Sequence[Series], base: str, head: str, *,
         t = thresholds[metric_of(s)] if t is None else t
         out.append(compare_series(s, base, head, t, confirmed=confirmed, n_boot=n_boot,
                                   est=estimates.get(id(s)),
-                                  run=spreads.get((s.machine, s.env), (math.nan, 0))))
+                                  run=spreads.get((s.machine, s.env), (math.nan, 0))
+                                  if s.kind in TIMED else (math.nan, 0)))
     out.sort(key=lambda c: (c.benchmark, c.params, c.machine, c.env))
     return out
+
+
+#: Benchmark kinds whose noise is the machine's speed: the run's spread is theirs.
+TIMED = ("time", "timeraw")
+
+
+def _run_spreads(series_list: Sequence[Series], base: str,
+                 head: str) -> dict[tuple[str, str], tuple[float, int]]:
+    """(spread, count) of the log ratios of every timed series measured at both
+    commits, per machine and environment: the run's own noise (``noise.run_spread``).
+    Values, not samples: ``asv run`` histories have none, and the spread is about
+    how far unchanged benchmarks moved."""
+    by_run: dict[tuple[str, str], list[float]] = {}
+    for s in series_list:
+        if s.kind not in TIMED:
+            continue
+        ib, ih = s.index_of(base), s.index_of(head)
+        if ib is None or ih is None:
+            continue
+        a, b = s.rows[ib], s.rows[ih]
+        if a.ok and b.ok and a.value > 0 and b.value > 0:
+            by_run.setdefault((s.machine, s.env), []).append(math.log(b.value / a.value))
+    return {k: (noise.run_spread(v), len(v)) for k, v in by_run.items()}
 
 
 def _batch_estimates(series_list: Sequence[Series], base: str, head: str,
