@@ -107,7 +107,7 @@ def confirm_command(p: Plan, asv: str, regexes: Sequence[str], rounds: int,
            "--append-samples", "--interleave-rounds", "--show-stderr", "-a", f"rounds={rounds}"]
     for regex in regexes:
         cmd += ["--bench", regex]
-    return cmd + [a for a in p.attrs if not a.startswith("rounds=")] + [f"HASHFILE:{hashfile}"]
+    return cmd + list(p.attrs) + [f"HASHFILE:{hashfile}"]
 
 
 def confirm_rounds(needs: Sequence[Any], durations: dict[str, float], budget_s: float,
