@@ -440,6 +440,7 @@ def test_cache_gives_identical_rows_and_problems(tmp_path, monkeypatch):
         assert repr(loaded.rows) == repr(plain.rows)
         assert loaded.problems == plain.problems
         assert loaded.files == plain.files
+        assert loaded.runs == plain.runs and len(loaded.runs) == plain.files
     assert len(plain.rows) == 8 + sum(c[4] for c in CASES) + 4
     assert math.isnan(next(r.value for r in warm.rows if r.commit == "aaaaaaaa11112222"
                            and r.params == ("1", "'b'")))
@@ -574,3 +575,42 @@ def test_publishable_copy_renames_only_names_that_could_carry_markup(tmp_path):
         ("fam.S.time_ok", 1.0, (1.0, 1.1, 0.9))]
     assert "<" not in (tmp_path / "dst" / "benchmarks.json").read_text()
     assert results.publishable_copy(tmp_path / "dst", tmp_path / "again") == {}
+
+
+def test_run_duration_sums_entry_durations_and_asv_durations(tmp_path):
+    root = tmp_path / "results"
+    data = _result_file(results_={
+        # result, params, version, started_at, duration
+        "m.time_a": [[1.0], [], "v", 1700000000000, 2.5],
+        "m.time_b": [[1.0], [], "v", 1700000000000, 0.25],
+        "m.time_c": [[1.0], [], "v", 1700000000000, None],  # failed: no duration
+        "m.time_d": [[1.0], [], "v", 1700000000000, "x"],  # odd cell: ignored
+        "m.track_e": [[3.0]],  # asv dropped the trailing columns
+    })
+    data["durations"] = {"<build>": 10.0, "<setup_cache m:1>": 1.25, "<odd>": -1}
+    _write(root / "box" / f"aaaaaaaa-{ENV}.json", data)
+    no_durations = _result_file(commit="bbbbbbbb11112222", results_={"m.time_a": [[1.0]]})
+    _write(root / "box" / f"bbbbbbbb-{ENV}.json", no_durations)
+    loaded = results.load(root, cache=False)
+    assert loaded.runs == (
+        results.Run("box", ENV, "aaaaaaaa11112222", 1700000000000, 14.0, 5),
+        results.Run("box", ENV, "bbbbbbbb11112222", 1700000000000, None, 1))
+    assert results.load(root, commit="bbbb", cache=False).runs == loaded.runs[1:]
+
+
+def test_run_duration_of_metpy_matches_a_plain_sum():
+    """Every MetPy file's run duration against a sum written out from the raw JSON."""
+    loaded = results.load(METPY, cache=False)
+    want = {}
+    for path in sorted(METPY.glob("*/*.json")):
+        if path.name == "machine.json":
+            continue
+        data = json.loads(path.read_text())
+        col = data["result_columns"].index("duration")
+        total = sum(e[col] for e in data["results"].values()
+                    if len(e) > col and e[col] is not None)
+        total += sum(data.get("durations", {}).values())
+        want[data["commit_hash"]] = total
+    got = {r.commit: r.duration for r in loaded.runs}
+    assert got.keys() == want.keys()
+    assert all(got[c] == pytest.approx(want[c], rel=1e-12) for c in want)

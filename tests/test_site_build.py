@@ -316,6 +316,10 @@ def test_metpy_dashboard_cards_and_comparisons(metpy):
     loaded = results.load(METPY / "results")
     newest = max(loaded.rows, key=lambda r: r.date).commit
     assert f"Latest commit {newest[:8]}" in text
+    run = next(r for r in loaded.runs if r.commit == newest)
+    assert run.duration > 120  # shown in minutes, one decimal
+    assert (f"Last suite duration {run.duration / 60:.1f} min {run.benchmarks} benchmarks "
+            f"at {newest[:8]} on {run.machine}") in text
     comp = " ".join(parse(out / "comparisons" / "index.html").text)
     assert "Performance gate failed" in comp and "bench_calc.TimeSuite.time_dewpoint" in comp
     # the comment's folded <details> table is rendered, not left as raw markdown

@@ -54,7 +54,7 @@ NONNEGATIVE_TYPES = frozenset({"time", "timeraw", "mem", "peakmem"})
 #: Environment variable naming the cache directory (``benchwatch.paths.cache_root``).
 CACHE_DIR_ENV = "BENCHWATCH_CACHE_DIR"
 #: Bump when parsing rules change, so caches written by older code are rebuilt.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,31 @@ def _row_values(row: Row) -> tuple:
 
 
 @dataclass(frozen=True)
+class Run:
+    """One result file as a whole: one asv run of one commit in one environment.
+
+    ``duration`` is the run's wall time in seconds as asv recorded it: every benchmark
+    entry's ``duration`` column plus the file's ``durations`` (the environment build and
+    each ``setup_cache``). ``None`` when the file records neither (asv before 0.5).
+    """
+
+    machine: str
+    env: str
+    commit: str
+    date: int | None
+    duration: float | None
+    benchmarks: int
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(Run))
+
+
+@dataclass(frozen=True)
 class Loaded:
     rows: tuple[Row, ...]
     problems: tuple[str, ...]  # "path: reason; skipped", one per skipped file, entry or row
     files: int  # result files read successfully
+    runs: tuple[Run, ...] = ()  # one per result file read, in load order
 
 
 @functools.cache
@@ -194,6 +215,7 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
     store = _Cache.open(root, info_path, cache_dir) if cache else None
     benches: dict[str, _Bench] = {}
     rows: list[Row] = []
+    runs: list[Run] = []
     files = 0
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         if machine_dir.name.startswith(".") or (machine is not None
@@ -210,20 +232,22 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
             stat = _stat(path)
             hit = store.get(path, stat) if store is not None and stat is not None else None
             if hit is None:
-                file_rows, file_problems = _parse(path, info, benches)
+                file_rows, file_problems, run = _parse(path, info, benches)
                 if store is not None and stat is not None:
-                    store.put(path, stat, file_rows, file_problems)
+                    store.put(path, stat, file_rows, file_problems, run)
             else:
-                file_rows, file_problems = hit
+                file_rows, file_problems, run = hit
             problems.extend(file_problems)
             check()
             if file_rows is None:
                 continue
             files += 1
+            if run is not None and (commit is None or run.commit.startswith(commit)):
+                runs.append(run)
             rows.extend(r for r in file_rows if commit is None or r.commit.startswith(commit))
         if store is not None and commit is None:
             store.prune(machine_dir, paths)
-    return Loaded(tuple(rows), tuple(str(p) for p in problems), files)
+    return Loaded(tuple(rows), tuple(str(p) for p in problems), files, tuple(runs))
 
 
 def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
@@ -232,7 +256,7 @@ def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
 
     Skipped entries and rows are recorded in ``problems``; the rest are returned.
     """
-    rows, found = _parse(Path(path), info or {})
+    rows, found, _ = _parse(Path(path), info or {})
     if strict and found:
         raise found[0].error()
     if problems is not None:
@@ -241,16 +265,18 @@ def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
 
 
 def _parse(path: Path, info: dict[str, dict],
-           benches: dict[str, _Bench] | None = None) -> tuple[list[Row] | None, list[_Problem]]:
-    """Rows and problems of one result file; ``None`` rows when the file is unusable.
+           benches: dict[str, _Bench] | None = None
+           ) -> tuple[list[Row] | None, list[_Problem], Run | None]:
+    """Rows, problems and the run of one result file; ``None`` rows (and run) when the
+    file is unusable.
 
     ``benches`` carries what is known of each benchmark across the files of a load.
     """
     problems: list[_Problem] = []
 
-    def skip(reason: str, line: int | None = None) -> tuple[None, list[_Problem]]:
+    def skip(reason: str, line: int | None = None) -> tuple[None, list[_Problem], None]:
         problems.append(_Problem(str(path), reason, line))
-        return None, problems
+        return None, problems, None
 
     data, unreadable = _read_json(path, "result file")
     if unreadable is not None:
@@ -311,7 +337,28 @@ def _parse(path: Path, info: dict[str, dict],
             continue
         if row_problems:
             problems.extend(_Problem(str(path), reason) for reason in row_problems)
-    return rows, problems
+    return rows, problems, Run(machine, env, commit, date,
+                               _run_duration(results, where.get("duration"), data),
+                               len(results))
+
+
+def _run_duration(results: dict, column: int | None, data: dict) -> float | None:
+    """Seconds asv spent on this file's run (``Run.duration``); odd cells are ignored,
+    since the duration is a summary, not a measurement any gate reads."""
+    total, seen = 0.0, False
+    if column is not None:
+        for entry in results.values():
+            x = entry[column] if type(entry) is list and column < len(entry) else None
+            if type(x) in (int, float) and math.isfinite(x) and x >= 0:
+                total += x
+                seen = True
+    extra = data.get("durations")
+    if isinstance(extra, dict):
+        for x in extra.values():
+            if type(x) in (int, float) and math.isfinite(x) and x >= 0:
+                total += x
+                seen = True
+    return total if seen else None
 
 
 _USED_COLUMNS = ("result", "params", "version", "stats_ci_99_a", "stats_ci_99_b",
@@ -629,8 +676,8 @@ class _Cache:
     mtime and size.
 
     ``<cache_dir>/results-<hash of the results path>/<machine>/<file>.pickle`` holds
-    ``(header, mtime_ns, size, rows, problems)``: rows as tuples of field values,
-    problems as (reason, line, consequence). One file per result file means a new asv
+    ``(header, mtime_ns, size, rows, problems, run)``: rows as tuples of field values,
+    problems as (reason, line, consequence), the run as its field values. One file per result file means a new asv
     run writes one small entry instead of rewriting the whole cache. Entries are
     ignored when the header differs: the loader's cache format, Row's fields, or the
     stat of ``benchmarks.json`` (it feeds unit, type and params).
@@ -648,26 +695,27 @@ class _Cache:
         if cache_dir is None:
             cache_dir = cache_root()
         return cls(root, Path(cache_dir) / f"results-{cache_key(root)}",
-                   (_CACHE_FORMAT, _FIELDS, _stat(info_path)))
+                   (_CACHE_FORMAT, _FIELDS, _RUN_FIELDS, _stat(info_path)))
 
     def _entry(self, path: Path) -> Path:
         return self.directory / path.parent.name / (path.name + ".pickle")
 
-    def get(self, path: Path,
-            stat: tuple[int, int]) -> tuple[list[Row] | None, list[_Problem]] | None:
+    def get(self, path: Path, stat: tuple[int, int]
+            ) -> tuple[list[Row] | None, list[_Problem], Run | None] | None:
         try:
             with open(self._entry(path), "rb") as handle:
-                header, mtime_ns, size, rows, problems = _unpickler()(handle).load()
+                header, mtime_ns, size, rows, problems, run = _unpickler()(handle).load()
             if header != self.header or (mtime_ns, size) != stat:
                 return None
             return (None if rows is None else [_row_from_values(values) for values in rows],
                     [_Problem(str(path), reason, line, consequence)
-                     for reason, line, consequence in problems])
+                     for reason, line, consequence in problems],
+                    None if run is None else Run(*run))
         except Exception:  # noqa: BLE001 - a missing or damaged entry means: parse the file
             return None
 
     def put(self, path: Path, stat: tuple[int, int], rows: list[Row] | None,
-            problems: list[_Problem]) -> None:
+            problems: list[_Problem], run: Run | None) -> None:
         """Write one entry atomically; failing to (read-only, full disk) is not an error."""
         import pickle
         import tempfile
@@ -675,7 +723,8 @@ class _Cache:
         entry = self._entry(path)
         data = (self.header, stat[0], stat[1],
                 None if rows is None else [_row_values(r) for r in rows],
-                [(p.reason, p.line, p.consequence) for p in problems])
+                [(p.reason, p.line, p.consequence) for p in problems],
+                None if run is None else tuple(run.__dict__.values()))
         tmp = None
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)

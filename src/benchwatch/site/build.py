@@ -372,7 +372,7 @@ def generate(ctx, docs: Path, timings: Timings) -> tuple[int, int]:
                f"({reg} regressions, {len(ctx.changes) - reg} improvements).")
     page("index.md", "home.md.j2",
          cards_html=Markup(html_env.get_template("cards.html.j2").render(
-             cards=pages.cards(ctx, None))),
+             cards=pages.cards(ctx))),
          summary=summary, latest=rows_all[:pages.LATEST_CHANGES],
          p99=bool(p99["values"]), throughput=bool(thr["values"]),
          heatmap_html=Markup(html_env.get_template("heatmap.html.j2").render(heatmap=heat))
@@ -698,7 +698,7 @@ def build(opts: Options, log=print) -> Result:
                        calibration=calib, reports=reports, annotations=annotations,
                        repo_url=opts.repo_url or repo_url_of(asv_conf),
                        commit_url=commit_url, asv_published=opts.publish_asv, sla=sla,
-                       trend_days=opts.trend_days)
+                       trend_days=opts.trend_days, runs=loaded.runs)
         n_pages, n_shards = generate(ctx, docs, timings)
         t = time.perf_counter()
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -123,6 +123,7 @@ class Context:
     asv_published: bool
     sla: dict  # series key -> ((label, limit), ...)
     trend_days: int = 30
+    runs: tuple = ()  # results.Run, one per result file
 
     def series_key(self, s) -> tuple:
         return (s.benchmark, s.params, s.machine, s.env, s.version)
@@ -285,7 +286,19 @@ def heatmap(ctx: Context) -> dict[str, Any]:
     return {"columns": [name for name, _ in cols], "rows": rows}
 
 
-def cards(ctx: Context, durations_s: float | None) -> list[dict[str, str]]:
+def last_run(ctx: Context):
+    """The longest run (``results.Run``) of the newest commit that recorded a duration,
+    with how many runs that commit has: "how long does a suite run take now"."""
+    rank = {c: i for i, c in enumerate(ctx.order)}
+    timed = [r for r in ctx.runs if r.duration is not None and r.commit in rank]
+    if not timed:
+        return None, 0
+    newest = max(rank[r.commit] for r in timed)
+    of_commit = [r for r in timed if rank[r.commit] == newest]
+    return max(of_commit, key=lambda r: (r.duration, r.machine, r.env)), len(of_commit)
+
+
+def cards(ctx: Context) -> list[dict[str, str]]:
     newest = newest_change_ids(ctx.changes)
     open_reg = sum(status_of(c, ctx.annotations, id(c) in newest) == "open"
                    for c in ctx.changes)
@@ -295,14 +308,19 @@ def cards(ctx: Context, durations_s: float | None) -> list[dict[str, str]]:
     sla_note = (f"{sum(s.status == 'pass' for s in checks)} of {len(checks)} checks"
                 if checks else "no gate report given")
     last = ctx.order[-1] if ctx.order else None
+    run, n_runs = last_run(ctx)
+    if run is None:
+        duration, duration_note = "n/a", "no result file records asv durations"
+    else:
+        duration = (f"{run.duration / 60:.1f} min" if run.duration >= 120
+                    else fmt_value(run.duration, "seconds"))
+        duration_note = (f"{run.benchmarks} benchmarks at {run.commit[:8]} on {run.machine}"
+                         + (f" (longest of {n_runs} runs)" if n_runs > 1 else ""))
     return [
         {"title": "Benchmarks", "value": str(len(ctx.benchmarks())),
          "note": f"{len(ctx.series)} series"},
         {"title": "SLA pass rate", "value": sla, "note": sla_note},
-        {"title": "Last suite duration",
-         "value": "n/a" if durations_s is None else fmt_value(durations_s, "seconds"),
-         "note": "from asv's durations" if durations_s is not None
-         else "not in the loaded results"},
+        {"title": "Last suite duration", "value": duration, "note": duration_note},
         {"title": "Open regressions", "value": str(open_reg),
          "note": "newest change of a series, not annotated"},
         {"title": "Latest commit", "value": last[:8] if last else "-",
