@@ -313,3 +313,11 @@ def test_guide_diagram_renders_offline(visit):
     height = v.page.eval_on_selector("div.mermaid", "e => e.getBoundingClientRect().height")
     assert height > 100
     v.finish()
+
+
+def test_standalone_report_is_safe_and_self_contained(visit):
+    v = visit("downloads/report.html", "report")
+    text = v.page.inner_text("body")
+    assert XSS in text  # the hostile name is a row of the latest run, shown as text
+    assert "Open regressions (1)" in text  # the planted step is the newest change
+    v.finish()  # no dialog, no console error, no request at all beyond the page itself

@@ -83,7 +83,7 @@ def metpy(tmp_path_factory):
     code = cli.main(["site", "build", "--results-dir", str(METPY / "results"), "--no-asv",
                      "--asv-config", str(METPY / "asv.conf.json"), "--out", str(out),
                      "--config", str(proj / "mkdocs.yml"), "--report", str(report),
-                     "--annotations", str(tmp / "none.yaml")])
+                     "--annotations", str(tmp / "none.yaml"), "--pdf", "yes"])
     assert code == 0
     return {"out": out, "status": (before, _git_status(proj)), "report": report,
             "root": proj}
@@ -328,6 +328,56 @@ def test_metpy_dashboard_cards_and_comparisons(metpy):
     assert len(csv) == 2 and csv[1].startswith("bench_calc.TimeSuite.time_dewpoint,")
     asv_page = " ".join(parse(out / "asv-site" / "index.html").text)
     assert "skipped" in asv_page and not (out / "asv").exists()
+
+
+def test_metpy_standalone_report_and_its_pdf(metpy):
+    import pypdf
+
+    out = metpy["out"] / "downloads"
+    html = (out / "report.html").read_text()
+    page = parse(out / "report.html")
+    assert "<script" not in html and page.refs == []  # one file: nothing to load
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    loaded = results.load(METPY / "results")
+    newest = max(loaded.rows, key=lambda r: r.date).commit
+    at_newest = {r.key for r in loaded.rows if r.commit == newest}
+    series = {r.key for r in loaded.rows}
+    changes = json.loads((out / "changes.json").read_text())
+    n_open = sum(r["status"] == "open" for r in changes)
+    text = " ".join(" ".join(page.text).split())
+    assert f"Latest run: commit {newest} " in text
+    assert f"Every series at {newest[:8]} ({len(at_newest)})" in text
+    if len(series) > len(at_newest):
+        assert f"{len(series) - len(at_newest)} more series have no result" in text
+    assert f"Open regressions ({n_open})" in text and n_open > 0
+    assert f"Gate {BASE[:8]}...{HEAD[:8]}: fail" in text
+    assert "bench_calc.TimeSuite.time_dewpoint" in text and "+30.0% [+25.0%, +35.0%]" in text
+    # the PDF is the same page, printed by chromium
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    pdf_text = " ".join(p.extract_text() for p in pypdf.PdfReader(out / "report.pdf").pages)
+    pdf_text = " ".join(pdf_text.split())
+    assert "Benchmark report" in pdf_text and newest in pdf_text
+    assert f"Open regressions ({n_open})" in pdf_text
+    listing = " ".join(parse(out / "index.html").text)
+    assert "report.pdf" in listing and "was not printed" not in listing
+
+
+def test_pdf_without_chromium(tmp_path, capsys, monkeypatch):
+    from benchwatch.site import standalone
+
+    res, conf, _ = make_history(tmp_path)
+    monkeypatch.setenv(standalone.CHROMIUM_ENV, str(tmp_path / "no-such-chromium"))
+    args = ["site", "build", "--results-dir", str(res), "--no-asv", "--config",
+            str(ROOT / "mkdocs.yml"), "--out", str(tmp_path / "out")]
+    assert cli.main(args + ["--pdf", "yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--pdf yes: no chromium found" in err
+    assert not (tmp_path / "out").exists()
+    assert cli.main(args) == 0  # auto: a warning, and the site without the PDF
+    assert "downloads/report.pdf is not printed" in capsys.readouterr().err
+    downloads = tmp_path / "out" / "downloads"
+    assert (downloads / "report.html").is_file() and not (downloads / "report.pdf").exists()
+    assert "report.pdf was not printed" in " ".join(parse(downloads / "index.html").text)
 
 
 def test_hostile_name_is_text_everywhere(small):

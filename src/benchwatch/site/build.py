@@ -116,6 +116,10 @@ def _options(p: argparse.ArgumentParser) -> None:
                         "show_commit_url)")
     s.add_argument("--trend-days", metavar="N", type=int, default=30,
                    help="trend window in days (default: 30)")
+    s.add_argument("--pdf", choices=("auto", "yes", "no"), default="auto",
+                   help="print downloads/report.pdf with headless Chromium: auto (when "
+                        "chromium is found; $BENCHWATCH_CHROMIUM names one), yes (missing "
+                        "chromium is an error), no (default: auto)")
 
 
 # --------------------------------------------------------------------------- inputs
@@ -139,6 +143,7 @@ class Options:
     suite_config: Path | None = None
     repo_url: str | None = None
     trend_days: int = 30
+    pdf: str = "auto"  # auto | yes | no: print downloads/report.pdf with Chromium
 
 
 @dataclass
@@ -160,6 +165,7 @@ class Result:
     change_points: int
     asv_published: bool
     timings: dict[str, float]
+    pdf: bool = False  # downloads/report.pdf was printed
 
 
 def _read_asv_conf(path: Path) -> dict:
@@ -267,13 +273,15 @@ def _safe_title(name: str) -> str:
     return re.sub(r"[^\w.,:()\[\] +=-]", "_", name)[:200]
 
 
-def generate(ctx, docs: Path, timings: Timings) -> tuple[int, int]:
-    """Write the generated pages and data into the docs copy; (pages, shards)."""
+def generate(ctx, docs: Path, timings: Timings,
+             chromium: str | None = None) -> tuple[int, int, bool]:
+    """Write the generated pages and data into the docs copy; (pages, shards, whether
+    the PDF report was printed, which needs ``chromium``)."""
     from markupsafe import Markup
 
     from .. import changes as changes_mod
     from ..report import fmt_value
-    from . import pages, shards
+    from . import pages, shards, standalone
 
     t = time.perf_counter()
     md_env, html_env = _envs()
@@ -428,10 +436,16 @@ def generate(ctx, docs: Path, timings: Timings) -> tuple[int, int]:
             put(f"downloads/{out_name}", text)
         listed.append({"name": Markup(f"comparison-{i}"), "title": f"Comparison: {fname}"})
     put("downloads/metrics.txt", pages.metrics_text(ctx))
-    page("downloads/index.md", "downloads.md.j2", tables=listed)
+    put("downloads/report.html", standalone.render(ctx, html_env))
+    t = timings.add("pages: other", t)
+    if chromium is not None:
+        standalone.print_pdf(docs / "downloads" / "report.html",
+                             docs / "downloads" / "report.pdf", chromium)
+        t = timings.add("pdf", t)
+    page("downloads/index.md", "downloads.md.j2", tables=listed, pdf=chromium is not None)
     page("asv-site.md", "asv.md.j2", published=ctx.asv_published)
     timings.add("pages: other", t)
-    return written, len(by_bench)
+    return written, len(by_bench), chromium is not None
 
 
 def _changes_table(rows, with_benchmark: bool):
@@ -657,6 +671,17 @@ def build(opts: Options, log=print) -> Result:
         asv_conf.get("show_commit_url"), str) else None
     annotations = ann.load(opts.annotations) if opts.annotations else ()
     reports = load_reports(opts.reports)
+    chromium = None
+    if opts.pdf != "no":
+        from .standalone import CHROMIUM_ENV, find_chromium
+
+        chromium = find_chromium()
+        found = f"no chromium found (install Debian's chromium, or set {CHROMIUM_ENV})"
+        if chromium is None and opts.pdf == "yes":
+            raise UserError(f"--pdf yes: {found}; --pdf no builds without report.pdf")
+        if chromium is None:
+            log(f"benchwatch: warning: {found}; downloads/report.pdf is not printed",
+                file=sys.stderr)
 
     loaded = results.load(opts.results_dir, machine=opts.machine, strict=opts.strict)
     for problem in loaded.problems:
@@ -699,7 +724,7 @@ def build(opts: Options, log=print) -> Result:
                        repo_url=opts.repo_url or repo_url_of(asv_conf),
                        commit_url=commit_url, asv_published=opts.publish_asv, sla=sla,
                        trend_days=opts.trend_days, runs=loaded.runs)
-        n_pages, n_shards = generate(ctx, docs, timings)
+        n_pages, n_shards, pdf = generate(ctx, docs, timings, chromium)
         t = time.perf_counter()
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
@@ -733,7 +758,7 @@ def build(opts: Options, log=print) -> Result:
                 shutil.rmtree(staging, ignore_errors=True)
     timings.add("swap", t)
     return Result(out, n_pages, n_shards, len(series), len(analysis.change_points),
-                  opts.publish_asv, dict(timings.phases))
+                  opts.publish_asv, dict(timings.phases), pdf)
 
 
 # --------------------------------------------------------------------------- commands
@@ -764,7 +789,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
                    publish_asv=not args.no_asv, machine=args.machine, repo=args.repo,
                    strict=args.strict, reports=tuple(args.report), annotations=annotations,
                    suite=args.suite, suite_config=args.suite_config, repo_url=args.repo_url,
-                   trend_days=args.trend_days)
+                   trend_days=args.trend_days, pdf=args.pdf)
 
 
 def _summary(res: Result) -> str:
