@@ -564,6 +564,38 @@ def test_sla_lines_follow_the_suite_criteria():
     assert sb.sla_lines(series, None, None) == ({}, None)
 
 
+def test_sla_lines_respect_the_entries_parameter_restrictions(tmp_path):
+    """ci-fast 1.0.0's allocation_basic keeps input_sizes 10 and 100: the line is drawn
+    on exactly the combinations ``benchwatch run`` checks, read from benchmarks.json."""
+    from benchwatch import history
+    from benchwatch.results import Row
+
+    lat = "allocation.AllocateLatency.track_latency_p99_ns"
+    unknown = "allocation.AllocateTime.track_latency_p99_ns"  # not in benchmarks.json
+    rows = [Row(name, (size,), "m", "e", "c1", 1, 1.0, "ns")
+            for name in (lat, unknown) for size in ("10", "100", "1000")]
+    series = history.build(rows)
+    write_benchmarks(tmp_path, [Bench(lat, "ns", [["10", "100", "1000"]])])
+    data = json.loads((tmp_path / "benchmarks.json").read_text())
+    data[lat]["param_names"] = ["input_size"]
+    (tmp_path / "benchmarks.json").write_text(json.dumps(data))
+    axes = results.param_axes(tmp_path)
+    assert axes == {lat: (("input_size",), (("10", "100", "1000"),))}
+    lines, _ = sb.sla_lines(series, "ci-fast:1.0.0", ROOT / "configs" / "suites.yaml", axes)
+    drawn = sorted((k[0], k[1]) for k in lines)
+    assert drawn == [(lat, ("10",)), (lat, ("100",)),
+                     (unknown, ("10",)), (unknown, ("100",)), (unknown, ("1000",))]
+    assert lines[(lat, ("10",), "m", "e", None)] == (
+        ("allocation_basic: max_latency_p99 200000 ns", 200000.0),)
+    # the same selection as benchwatch run's check of those rows
+    from benchwatch import run, suite_config as sc
+
+    resolved = sc.resolve(sc.load(ROOT / "configs" / "suites.yaml"), "ci-fast:1.0.0")
+    sels = run.select(resolved, {lat: run.BenchParams(*axes[lat])})
+    assert sorted(r.params for r in rows if r.benchmark == lat
+                  and any(x.matches(r.params) for x in sels)) == [("10",), ("100",)]
+
+
 def test_serve_builds_then_serves_the_site(tmp_path, monkeypatch, capsys):
     import http.server
     import threading

@@ -589,6 +589,21 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def param_axes(results_dir: Path | str) -> dict[str, tuple[tuple[str, ...],
+                                                          tuple[tuple[str, ...], ...]]]:
+    """Each benchmark's asv parameter names and value reprs from ``benchmarks.json``:
+    name -> (param_names, values per axis). Benchmarks with odd entries are left out;
+    an absent or unreadable file gives ``{}`` (``load`` reports it)."""
+    out = {}
+    for name, binfo in _benchmarks_info(Path(results_dir) / "benchmarks.json", []).items():
+        names, values = binfo.get("param_names") or [], binfo.get("params") or []
+        if (type(names) is list and type(values) is list and len(names) == len(values)
+                and all(type(n) is str for n in names)
+                and all(type(axis) is list for axis in values)):
+            out[name] = (tuple(names), tuple(tuple(str(v) for v in axis) for axis in values))
+    return out
+
+
 def _benchmarks_info(path: Path, problems: list[_Problem]) -> dict[str, dict]:
     """``benchmarks.json`` (name -> unit, type, params, version), or ``{}`` if absent/bad."""
     if not path.is_file():

@@ -204,37 +204,53 @@ def load_reports(paths) -> tuple:
     return tuple(out)
 
 
-def sla_lines(series, suite: str | None, suite_config: Path | None) -> tuple[dict, dict | None]:
+def sla_lines(series, suite: str | None, suite_config: Path | None,
+              axes: dict | None = None) -> tuple[dict, dict | None]:
     """(series key -> ((label, limit), ...), gate thresholds) of ``suite``.
 
-    A limit applies to a series when the entry's ``select`` regex finds its benchmark and
-    the method qualifies for the criterion (``benchwatch.run.CRITERIA``); parameter
-    restrictions of the entry are not applied, so a limit is drawn on every parameter
-    combination of a selected benchmark.
+    A limit applies to a series exactly when ``benchwatch run`` would check it against
+    that limit: the entry selects the benchmark and its parameter combination
+    (``run.select``, with the suite's ``input_sizes``/``batch_sizes``/... restrictions
+    mapped onto asv params by name), and the method qualifies for the criterion
+    (``run.CRITERIA``). ``axes`` gives each benchmark's param names and values
+    (``results.param_axes``); a benchmark missing from it is not restricted.
     """
     if not suite:
         return {}, None
     from .. import suite_config as sc
     from ..cli_config import find_config
     from ..compare import thresholds_of
-    from ..run import CRITERIA, _qualifies
+    from ..run import CRITERIA, BenchParams, _qualifies, select
 
     resolved = sc.resolve(sc.load(suite_config or find_config()), suite)
+    known: dict[str, BenchParams] = {}
+    for s in series:
+        if s.benchmark in known:
+            continue
+        names, values = (axes or {}).get(s.benchmark, ((), ()))
+        if len(names) != len(s.params):  # unknown to benchmarks.json: no restriction
+            names = tuple(f"param{i + 1}" for i in range(len(s.params)))
+            values = tuple(tuple(sorted({x.params[i] for x in series
+                                         if x.benchmark == s.benchmark
+                                         and len(x.params) == len(names)}))
+                           for i in range(len(names)))
+        known[s.benchmark] = BenchParams(names, values)
+    selections = select(resolved, known)
+    entries = {e.name: e for e in resolved.benchmarks}
     out: dict[tuple, list] = {}
-    for entry in resolved.benchmarks:
-        pattern = re.compile(entry.select)
-        criteria = entry.success_criteria.to_dict()
-        for s in series:
-            if not pattern.search(s.benchmark):
+    for s in series:
+        meth = s.benchmark.rpartition(".")[2]
+        for sel in selections:
+            if sel.benchmark != s.benchmark or not sel.matches(s.params):
                 continue
-            meth = s.benchmark.rpartition(".")[2]
+            criteria = entries[sel.entry].success_criteria.to_dict()
             for criterion, (_, qual, unit) in CRITERIA.items():
                 limit = criteria.get(criterion)
                 if limit is None or not _qualifies(meth, qual):
                     continue
                 key = (s.benchmark, s.params, s.machine, s.env, s.version)
                 out.setdefault(key, []).append(
-                    (f"{entry.name}: {criterion} {float(limit):.12g} {unit}", float(limit)))
+                    (f"{sel.entry}: {criterion} {float(limit):.12g} {unit}", float(limit)))
     return {k: tuple(v) for k, v in out.items()}, thresholds_of(resolved.gates)
 
 
@@ -697,7 +713,8 @@ def build(opts: Options, log=print) -> Result:
             dates[r.commit] = r.date
         dates.setdefault(r.commit, r.date)
     t = timings.add("history", t)
-    sla, thresholds = sla_lines(series, opts.suite, opts.suite_config)
+    sla, thresholds = sla_lines(series, opts.suite, opts.suite_config,
+                                results.param_axes(opts.results_dir))
     cache = changes.Cache(cache_root() / f"changes-{cache_key(Path(opts.results_dir))}.json",
                           changepoint.DEFAULT_CONFIG.fingerprint())
     analysis = changes.analyse(series, cache=cache)
