@@ -15,6 +15,11 @@ and ``asv/index.html`` are loaded. The test asserts:
 - no request left 127.0.0.1 (the site works offline; asv's CDN scripts are vendored);
 - the mermaid diagram rendered without a network.
 
+A second site holds one benchmark over 5,000 commits (``--no-asv``, no PDF, no git
+repository); its page must draw all 5,000 trend points, and a hover over the trend chart
+must read out a commit of that history. No timing is asserted: ``scripts/chart_jank.py``
+measures draw time and frame intervals while hovering.
+
 asv's own page pastes benchmark names into HTML (asv 0.6.6's summarygrid.js), so the
 builder publishes a copy of the results whose names cannot carry markup
 (``benchwatch.results.publishable_copy``); ``test_asv_site_renders_names_safely`` loads
@@ -30,7 +35,9 @@ installs it, and by hand it is ``apt-get install chromium``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -137,15 +144,24 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server(site):
-    handler = functools.partial(_Quiet, directory=str(site["out"]))
+@contextlib.contextmanager
+def _serving(directory: Path):
+    """A loopback HTTP server for ``directory``; yields its base URL."""
+    handler = functools.partial(_Quiet, directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    with _serving(site["out"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -321,3 +337,55 @@ def test_standalone_report_is_safe_and_self_contained(visit):
     assert XSS in text  # the hostile name is a row of the latest run, shown as text
     assert "Open regressions (1)" in text  # the planted step is the newest change
     v.finish()  # no dialog, no console error, no request at all beyond the page itself
+
+
+# --------------------------------------------------------------------------- a long history
+
+BIG_N = 5000
+BIG_BENCH = "big.Suite.time_many_commits"
+
+
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory) -> dict:
+    """One time benchmark over BIG_N commits (three samples each, a step at 3/5), built
+    without asv, a git repository or a PDF: commit order comes from the result dates."""
+    from benchwatch.site.build import Options, build
+
+    root = tmp_path_factory.mktemp("big-site")
+    results = root / "results"
+    results.mkdir()
+    write_benchmarks(results, [Bench(BIG_BENCH, unit="seconds")])
+    commits = [hashlib.sha1(f"big {i}".encode()).hexdigest() for i in range(BIG_N)]
+    noise = np.exp(np.random.default_rng(3).normal(0, 0.02, (BIG_N, 3)))
+    for i, commit in enumerate(commits):
+        samples = [float(x) for x in 1e-3 * (1.3 if i >= BIG_N * 3 // 5 else 1.0) * noise[i]]
+        write_result(results, MACHINE, commit, (1_600_000_000 + i * 86400) * 1000,
+                     {BIG_BENCH: entry([float(np.median(samples))], samples=[samples])})
+    build(Options(results_dir=results, out=root / "out", mkdocs_config=ROOT / "mkdocs.yml",
+                  publish_asv=False, pdf="no"), log=lambda *a, **k: None)
+    with _serving(root / "out") as url:
+        yield {"url": url, "commits": commits}
+
+
+def test_benchmark_page_draws_five_thousand_points(browser, big_site, tmp_path):
+    """Every one of 5,000 commits is a trend point, and hovering reads out a real commit.
+
+    Correctness only: how fast it draws and hovers is scripts/chart_jank.py's job.
+    """
+    v = Visit(browser, f"{big_site['url']}/benchmarks/{quote(BIG_BENCH, safe='')}/",
+              tmp_path, "benchmark-5000")
+    assert sorted(v.charts()) == [("dist", 3), ("trend", BIG_N)]
+    over = v.page.locator('.bw-chart[data-kind="trend"] .u-over')
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    assert box is not None
+    v.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    tip = v.page.locator('.bw-chart[data-kind="trend"] .bw-tooltip')
+    tip.wait_for(state="visible", timeout=5_000)
+    shown = tip.inner_text().split(" ")[0]
+    # the readout starts with the hovered commit's first 10 hex digits; 30 % of the way
+    # across is in the first 60 %, before the step
+    index = {c[:10]: i for i, c in enumerate(big_site["commits"])}
+    assert shown in index, f"hover readout names no commit of the history: {tip.inner_text()!r}"
+    assert 0 < index[shown] < BIG_N * 3 // 5
+    v.finish()
