@@ -500,3 +500,52 @@ def naive_asv_rows(data, info=None):
                 None if version is None else str(version),
             ))
     return out
+
+
+# ---------------------------------------------------------------- group-sequential tests
+
+
+def naive_gs_cumulative_exit(boundaries, fractions, drift=0.0, abseps=1e-7, seed=0):
+    """P(|Z_j| >= c_j for some look j <= k), for k = 1..K, straight from the joint law.
+
+    (Z_1, ..., Z_K) is multivariate normal with mean drift * sqrt(t_k) and
+    corr(Z_i, Z_j) = sqrt(t_i / t_j) for t_i <= t_j (Brownian motion observed at the
+    information fractions). The chance of not having stopped by look k is the normal
+    probability of the box |Z_j| < c_j, j <= k, which scipy's multivariate normal CDF
+    (Genz's quasi-Monte-Carlo integration, to ``abseps``) gives without any recursion:
+    an independent check of benchwatch.sequential's numerical integration.
+    """
+    from scipy.stats import multivariate_normal
+
+    t = np.asarray(fractions, dtype=float)
+    cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    mean = drift * np.sqrt(t)
+    out = []
+    for k in range(1, t.size + 1):
+        c = np.asarray(boundaries[:k], dtype=float)
+        law = multivariate_normal(mean[:k], cov[:k, :k], seed=seed, abseps=abseps,
+                                  releps=0.0, maxpts=10_000_000)
+        box = law.cdf(c, lower_limit=-c)
+        out.append(1.0 - float(box))
+    return out
+
+
+def naive_gs_monte_carlo(boundaries, fractions, drift, n_paths, seed=0, block=250_000):
+    """Share of ``n_paths`` simulated Brownian paths (drift * t + W(t)) that stop at each
+    look, |B(t_k)| / sqrt(t_k) >= c_k with no earlier stop; a list, one rate per look."""
+    rng = np.random.default_rng(seed)
+    t = np.asarray(fractions, dtype=float)
+    steps = np.diff(np.concatenate(([0.0], t)))
+    stops = np.zeros(t.size)
+    done = 0
+    while done < n_paths:
+        m = min(block, n_paths - done)
+        inc = rng.standard_normal((m, t.size)) * np.sqrt(steps) + drift * steps
+        z = np.cumsum(inc, axis=1) / np.sqrt(t)
+        alive = np.ones(m, dtype=bool)
+        for k in range(t.size):
+            stop = alive & (np.abs(z[:, k]) >= boundaries[k])
+            stops[k] += stop.sum()
+            alive &= ~stop
+        done += m
+    return list(stops / n_paths)
