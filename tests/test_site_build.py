@@ -29,6 +29,7 @@ from benchwatch.errors import UserError
 ROOT = Path(__file__).resolve().parents[1]
 METPY = Path("/work/shared/data/real-asv/metpy-benchmark")
 XSS = "<img src=x onerror=alert(1)>"
+EXPERIMENTS = ROOT / "tests" / "data" / "experiments"
 BASE = "a" * 40
 HEAD = "b" * 40
 
@@ -83,7 +84,9 @@ def metpy(tmp_path_factory):
     code = cli.main(["site", "build", "--results-dir", str(METPY / "results"), "--no-asv",
                      "--asv-config", str(METPY / "asv.conf.json"), "--out", str(out),
                      "--config", str(proj / "mkdocs.yml"), "--report", str(report),
-                     "--annotations", str(tmp / "none.yaml"), "--pdf", "yes"])
+                     "--annotations", str(tmp / "none.yaml"), "--pdf", "yes",
+                     *[a for k in ("abtest", "configs", "recommend")
+                       for a in ("--experiment", str(EXPERIMENTS / f"{k}.json"))]])
     assert code == 0
     return {"out": out, "status": (before, _git_status(proj)), "report": report,
             "root": proj}
@@ -360,6 +363,64 @@ def test_metpy_standalone_report_and_its_pdf(metpy):
     assert f"Open regressions ({n_open})" in pdf_text
     listing = " ".join(parse(out / "index.html").text)
     assert "report.pdf" in listing and "was not printed" not in listing
+
+
+def test_metpy_experiments_page(metpy):
+    out = metpy["out"]
+    html = (out / "experiments" / "index.html").read_text()
+    assert XSS not in html  # the crafted reports name a benchmark and a variant XSS
+    text = " ".join(" ".join(parse(out / "experiments" / "index.html").text).split())
+    ab = json.loads((EXPERIMENTS / "abtest.json").read_text())
+    # the results table: one row per result, figures as the report gives them
+    assert ("simd.Dot.time_dot(1024) B -12.3% [-16.2%, -8.1%] -1.90 0.97 24+24 of 40+40 3"
+            in text)
+    assert f"{XSS} no decision +0.4% [-2.0%, +2.9%] 0.05 0.81 40+40 of 40+40 5" in text
+    assert ab["results"][0]["reason"] in text and "O'Brien-Fleming alpha spending" in text
+    # the boundary charts' data: planned looks at the design's fractions of n_max
+    data = json.loads((out / "data" / "experiments.json").read_text())
+    first = data["abtests"][0]
+    assert first["n"] == [8, 16, 24, 32, 40]
+    assert first["z"] == [-1.2, -2.9, -3.41, None, None]
+    assert first["boundary"] == ab["design"]["boundaries"]
+    assert data["abtests"][1]["label"] == XSS  # data: the chart writes it as text
+    charts = [c for c in parse(out / "experiments" / "index.html").charts]
+    assert [(c["data-kind"], c["data-index"]) for c in charts] == [("sequential", "0"),
+                                                                    ("sequential", "1")]
+    # configuration impact: the heat map marks significant cells only
+    heat = re.findall(r'<td class="bw-heat ([^"]*)"[^>]*>([^<]*)</td>', html)
+    assert heat == [("bw-better", "-18.0% [-22.0%, -14.0%]"),
+                    ("", "+1.0% [-2.0%, +4.0%] n.s."),
+                    ("bw-worse", "+30.0% [+25.0%, +35.0%]"), ("", "-")]
+    assert "1 fastmath 0.900 [0.860, 0.940]" in text
+    assert "Optimal overall: fastmath . Per family: neural: fastmath; simd: baseline." in text
+    assert "fastmath cuts neural time by 18.0% [14.0%, 22.0%], p < 0.001" in text
+    # recommendations, high priority first, with their evidence
+    assert text.index("high · latency") < text.index("low · simd")
+    assert f"{XSS}(10): 2500 ns (SLA 1000 ns)" in text
+
+
+def test_experiments_page_without_reports(small):
+    text = " ".join(" ".join(parse(small["out"] / "experiments" / "index.html").text).split())
+    assert "No experiment report was given to this build." in text
+    assert json.loads((small["out"] / "data" / "experiments.json").read_text()) == {
+        "abtests": []}
+
+
+def test_bad_experiment_report_names_file_and_field(tmp_path, capsys):
+    res, _, _ = make_history(tmp_path)
+    doc = json.loads((EXPERIMENTS / "abtest.json").read_text())
+    doc["results"][0]["looks"][1]["z"] = "high"
+    bad = tmp_path / "ab.json"
+    bad.write_text(json.dumps(doc))
+    args = ["site", "build", "--results-dir", str(res), "--no-asv", "--pdf", "no",
+            "--config", str(ROOT / "mkdocs.yml"), "--out", str(tmp_path / "out")]
+    assert cli.main(args + ["--experiment", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err == f'benchwatch: error: {bad}: results[0].looks[1].z is "high", not a valid value\n'
+    bad.write_text(json.dumps({"kind": "gate"}))
+    assert cli.main(args + ["--experiment", str(bad)]) == 2
+    assert "not an experiment report: 'kind' is \"gate\"" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_pdf_without_chromium(tmp_path, capsys, monkeypatch):

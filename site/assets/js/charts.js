@@ -8,8 +8,9 @@
  * a chart that fails carries data-error instead.
  *
  * data-kind: trend (one series of a benchmark: data-series=i), dist (the latest
- * samples of that series as a histogram), bars (dashboard.json[data-key]) and
- * index (the dashboard's performance trend).
+ * samples of that series as a histogram), bars (dashboard.json[data-key]),
+ * index (the dashboard's performance trend) and sequential (an A/B test's z path
+ * against its group-sequential boundaries: experiments.json's abtests[data-index]).
  */
 (function () {
   "use strict";
@@ -289,7 +290,42 @@
     return d.y.length;
   }
 
-  var KINDS = {trend: trend, dist: dist, bars: bars, index: perfIndex};
+  // --- an A/B test: the z statistic at each look against the stopping boundaries ----
+
+  function sequential(node, doc) {
+    var t = doc.abtests[Number(node.getAttribute("data-index"))];
+    if (!t) throw new Error("no A/B result " + node.getAttribute("data-index"));
+    var bound = cssVar("--bw-regression", "#d32f2f");
+    var tip = el("div", "bw-tooltip");
+    tip.hidden = true;
+    node.textContent = "";
+    var lower = t.boundary.map(function (b) { return -b; });
+    new uPlot({
+      width: width(node), height: 240, legend: {show: false},
+      scales: {x: {time: false}},
+      axes: axes(function (u, vals) {
+        return vals.map(function (v) { return Number.isInteger(v) ? String(v) : ""; });
+      }, ""),
+      series: [{},
+        {label: "z", stroke: cssVar("--md-primary-fg-color", "#3f51b5"), width: 2,
+          points: {show: true, size: 6}},
+        {label: "upper boundary", stroke: bound, dash: [6, 4], width: 1.5, points: {show: true, size: 4}},
+        {label: "lower boundary", stroke: bound, dash: [6, 4], width: 1.5, points: {show: true, size: 4}}],
+      hooks: {setCursor: [function (u) {
+        var i = u.cursor.idx;
+        if (i === null || i === undefined) { tip.hidden = true; return; }
+        tip.textContent = t.z[i] === null
+          ? "look " + (i + 1) + " (not reached) · n=" + t.n[i] + " per arm · boundary ±" + t.boundary[i].toFixed(2)
+          : "look " + (i + 1) + " · n=" + t.n[i] + " per arm · z=" + t.z[i].toFixed(2) +
+            " · boundary ±" + t.boundary[i].toFixed(2) + " · lift " + t.lift[i].toFixed(1) + "%";
+        tip.hidden = false;
+      }]}
+    }, [t.n, t.z, t.boundary, lower], node);
+    node.appendChild(tip);
+    return finite(t.z);
+  }
+
+  var KINDS = {trend: trend, dist: dist, bars: bars, index: perfIndex, sequential: sequential};
 
   function draw(node) {
     var kind = KINDS[node.getAttribute("data-kind")];

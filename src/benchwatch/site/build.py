@@ -42,7 +42,8 @@ GUIDE_ORDER = ("overview", "quick-start", "quickstart", "architecture", "benchma
 # benchmarks.md would share /benchmarks/ with the generated benchmarks/index.md, and mkdocs
 # silently keeps only one of them
 GENERATED = ("index.md", "benchmarks", "benchmarks.md", "regressions.md", "regressions.xml",
-             "comparisons.md", "noise.md", "downloads", "asv-site.md", "data")
+             "comparisons.md", "experiments.md", "noise.md", "downloads", "asv-site.md",
+             "data")
 
 EPILOG = """\
 examples:
@@ -104,6 +105,9 @@ def _options(p: argparse.ArgumentParser) -> None:
     s.add_argument("--no-asv", action="store_true", help="skip asv publish")
     s.add_argument("--report", metavar="FILE", type=Path, action="append", default=[],
                    help="a gate/compare JSON report for the Comparisons page (repeatable)")
+    s.add_argument("--experiment", metavar="FILE", type=Path, action="append", default=[],
+                   help="an abtest, configs compare or recommend JSON report for the "
+                        "Experiments page (repeatable)")
     s.add_argument("--annotations", metavar="FILE", type=Path,
                    help="acknowledged/expected regressions (default: configs/annotations.yaml "
                         "next to mkdocs.yml)")
@@ -144,6 +148,7 @@ class Options:
     repo_url: str | None = None
     trend_days: int = 30
     pdf: str = "auto"  # auto | yes | no: print downloads/report.pdf with Chromium
+    experiments: tuple[Path, ...] = ()  # abtest / configs / recommend JSON reports
 
 
 @dataclass
@@ -414,6 +419,25 @@ def generate(ctx, docs: Path, timings: Timings,
     page("comparisons.md", "comparisons.md.j2",
          reports=[{"name": name, "body": Markup(_demote(render_markdown(rep)))}
                   for name, rep in ctx.reports])
+
+    # -- experiments
+    from . import experiments
+
+    exp, exp_charts = experiments.page(ctx.experiments)
+    put("data/experiments.json", _json(exp_charts))
+    for test in exp["abtests"]:
+        test["table"] = pages.md_table(
+            ["benchmark", "winner", "lift [CI]", "effect d", "power", "samples", "looks"],
+            [[r["label"], r["winner"], r["lift"], r["d"], r["power"], r["samples"],
+              str(r["looks"])] for r in test["rows"]], "llrrrrr")
+    for c in exp["configs"]:
+        c["heat_html"] = Markup(html_env.get_template("config_heatmap.html.j2").render(
+            families=c["families"], rows=c["heat"]))
+        c["ranking_table"] = pages.md_table(
+            ["rank", "variant", "score", "95% CI"],
+            [[str(r["rank"]), r["variant"], r["score"], r["ci"]] for r in c["ranking"]],
+            "rlrl")
+    page("experiments.md", "experiments.md.j2", **exp)
 
     # -- noise
     cal_rows = [[pages.link(c.benchmark, pages.page_link(c.benchmark)),
@@ -687,6 +711,9 @@ def build(opts: Options, log=print) -> Result:
         asv_conf.get("show_commit_url"), str) else None
     annotations = ann.load(opts.annotations) if opts.annotations else ()
     reports = load_reports(opts.reports)
+    from . import experiments
+
+    experiment_docs = experiments.load(opts.experiments)
     chromium = None
     if opts.pdf != "no":
         from .standalone import CHROMIUM_ENV, find_chromium
@@ -740,7 +767,8 @@ def build(opts: Options, log=print) -> Result:
                        calibration=calib, reports=reports, annotations=annotations,
                        repo_url=opts.repo_url or repo_url_of(asv_conf),
                        commit_url=commit_url, asv_published=opts.publish_asv, sla=sla,
-                       trend_days=opts.trend_days, runs=loaded.runs)
+                       trend_days=opts.trend_days, runs=loaded.runs,
+                       experiments=experiment_docs)
         n_pages, n_shards, pdf = generate(ctx, docs, timings, chromium)
         t = time.perf_counter()
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -806,7 +834,8 @@ def options_from_args(args: argparse.Namespace) -> Options:
                    publish_asv=not args.no_asv, machine=args.machine, repo=args.repo,
                    strict=args.strict, reports=tuple(args.report), annotations=annotations,
                    suite=args.suite, suite_config=args.suite_config, repo_url=args.repo_url,
-                   trend_days=args.trend_days, pdf=args.pdf)
+                   trend_days=args.trend_days, pdf=args.pdf,
+                   experiments=tuple(args.experiment))
 
 
 def _summary(res: Result) -> str:

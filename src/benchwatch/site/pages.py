@@ -124,6 +124,7 @@ class Context:
     sla: dict  # series key -> ((label, limit), ...)
     trend_days: int = 30
     runs: tuple = ()  # results.Run, one per result file
+    experiments: tuple = ()  # (file name, abtest/configs/recommend JSON document)
 
     def series_key(self, s) -> tuple:
         return (s.benchmark, s.params, s.machine, s.env, s.version)
