@@ -57,6 +57,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 XSS = "<img src=x onerror=alert(1)>"
+EXPERIMENTS = ROOT / "tests" / "data" / "experiments"  # crafted reports naming XSS
 MACHINE = "browser-box"
 N_COMMITS = 30
 STEP_AT = 20  # first commit at the new level
@@ -134,7 +135,9 @@ def site(tmp_path_factory) -> dict:
     code = main(["site", "build", "--config", str(ROOT / "mkdocs.yml"),
                  "--results-dir", str(hist["results"]),
                  "--asv-config", str(hist["repo"] / "asv.conf.json"),
-                 "--repo", str(hist["repo"]), "--out", str(out)])
+                 "--repo", str(hist["repo"]), "--out", str(out),
+                 *[a for k in ("abtest", "configs", "recommend")
+                   for a in ("--experiment", str(EXPERIMENTS / f"{k}.json"))]])
     assert code == 0
     return {**hist, "out": out}
 
@@ -388,4 +391,34 @@ def test_benchmark_page_draws_five_thousand_points(browser, big_site, tmp_path):
     index = {c[:10]: i for i, c in enumerate(big_site["commits"])}
     assert shown in index, f"hover readout names no commit of the history: {tip.inner_text()!r}"
     assert 0 < index[shown] < BIG_N * 3 // 5
+    v.finish()
+
+
+def test_experiments_page_draws_the_boundary_plots(visit):
+    v = visit("experiments/", "experiments")
+    # one chart per A/B result; points drawn = looks reached (3 and 5 in abtest.json)
+    assert v.charts() == [("sequential", 3), ("sequential", 5)]
+    text = v.page.inner_text("article")
+    assert XSS in text  # a benchmark, a variant and a finding carry the hostile name
+    v.finish()
+
+
+def test_filter_boxes_hide_rows_that_do_not_match(visit, site):
+    v = visit("benchmarks/", "filter-benchmarks")
+    rows = v.page.locator("article table tbody tr")
+    total = rows.count()
+    v.page.fill("input.bw-filter", "P99")  # case-insensitive
+    visible = [r for r in rows.all() if r.is_visible()]
+    assert total == 3 and [r.inner_text().split()[0] for r in visible] == [P99]
+    v.page.fill("input.bw-filter", "")
+    assert sum(r.is_visible() for r in rows.all()) == total
+    v.finish()
+    v = visit("regressions/", "filter-regressions")
+    rows = v.page.locator("article table tbody tr")
+    total = rows.count()
+    v.page.fill("input.bw-filter", "no-such-benchmark")
+    assert total > 0 and sum(r.is_visible() for r in rows.all()) == 0
+    v.page.fill("input.bw-filter", XSS)  # typed data is matched as text, never parsed
+    shown = [r.inner_text() for r in rows.all() if r.is_visible()]
+    assert shown and all(XSS in t for t in shown)
     v.finish()
