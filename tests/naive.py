@@ -549,3 +549,43 @@ def naive_gs_monte_carlo(boundaries, fractions, drift, n_paths, seed=0, block=25
             alive &= ~stop
         done += m
     return list(stops / n_paths)
+
+
+def naive_holm(p_values):
+    """Holm's step-down adjusted p-values by the textbook loop (NaN ignored, kept NaN):
+    the i-th smallest of m finite p-values times (m - i), running maximum, capped at 1."""
+    import math
+
+    finite = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    m = len(finite)
+    out = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(finite):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def naive_family_geomean(items, alpha=0.05):
+    """Geometric mean time ratio of a benchmark family with a t interval, slowly.
+
+    ``items`` are (workload key, time ratio) pairs, one per series. The log ratios of
+    one workload are averaged first; then the mean of the k workload logs, its sample
+    standard deviation, the t quantile with k - 1 degrees of freedom and the two-sided
+    p of t = mean / (sd / sqrt(k)), each written out. Returns (ratio, low, high, p).
+    """
+    import math
+
+    from scipy.stats import t as t_dist
+
+    groups = {}
+    for key, ratio in items:
+        groups.setdefault(key, []).append(math.log(ratio))
+    logs = [sum(v) / len(v) for v in groups.values()]
+    k = len(logs)
+    mean = sum(logs) / k
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
+    se = sd / math.sqrt(k)
+    q = t_dist.ppf(1 - alpha / 2, k - 1)
+    p = 2 * t_dist.sf(abs(mean / se), k - 1)
+    return math.exp(mean), math.exp(mean - q * se), math.exp(mean + q * se), p
