@@ -293,11 +293,26 @@ def test_simulation_runs_the_same_procedure_as_evaluate():
     p = sequential.plan(POCOCK, 22)
     rng = np.random.default_rng(11)
     log_a, log_b = sequential._simulated_logs(rng, 150, 22, 0.05, 0.03)
-    fast = sequential._decisions(log_a, log_b, p.sizes, p.boundaries)
-    slow = [sequential.evaluate(np.exp(x), np.exp(y), POCOCK, 22).decision
-            in ("b_higher", "b_lower") for x, y in zip(log_a, log_b)]
+    fast = sequential._stopping_looks(log_a, log_b, p.sizes, p.boundaries)
+    outcomes = [sequential.evaluate(np.exp(x), np.exp(y), POCOCK, 22)
+                for x, y in zip(log_a, log_b)]
+    slow = [len(o.looks) - 1 if o.decision in ("b_higher", "b_lower") else -1
+            for o in outcomes]
     assert fast.tolist() == slow
-    assert 0 < fast.sum() < 150  # both outcomes occur, so the comparison means something
+    assert sequential._decisions(log_a, log_b, p.sizes, p.boundaries).tolist() == [
+        k >= 0 for k in slow]
+    # both outcomes occur, and stops at several looks, so the comparison means something
+    assert 0 < (fast >= 0).sum() < 150 and len(set(slow) - {-1}) >= 3
+
+
+def test_simulate_summary_adds_up():
+    s = sequential.simulate_summary(1000, POCOCK, 22, cv=0.05, effect=0.05, seed=4)
+    assert s.rate == sequential.simulate(1000, POCOCK, 22, cv=0.05, effect=0.05, seed=4)
+    assert sum(s.stops) == s.decisions == round(s.rate * 1000)
+    assert s.sizes == sequential.plan(POCOCK, 22).sizes == (4, 9, 13, 18, 22)
+    expected_n = (np.dot(s.stops, s.sizes) + (1000 - s.decisions) * 22) / 1000
+    assert s.mean_n == pytest.approx(expected_n, rel=1e-12)
+    assert s.mean_n < 22  # stopping early saves samples at the MDE
 
 
 # ---------------------------------------------------------------- simulations (small)

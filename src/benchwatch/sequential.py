@@ -57,6 +57,7 @@ from . import stats as _stats
 __all__ = [
     "SPENDINGS", "Design", "Look", "Outcome", "Plan", "design", "spending_function",
     "exit_probabilities", "plan", "max_sample_size", "evaluate", "simulate",
+    "simulate_summary", "Simulation",
 ]
 
 _N = NormalDist()
@@ -534,14 +535,75 @@ def _simulated_logs(rng: np.random.Generator, n_sims: int, n_max: int, cv: float
     return log_a, log_b
 
 
+def _stopping_looks(log_a: np.ndarray, log_b: np.ndarray, sizes: Sequence[int],
+                    boundaries: Sequence[float], raw_t: bool = False) -> np.ndarray:
+    """Per row: the 0-based position in ``sizes`` of the look that stopped, -1 for none.
+
+    ``raw_t`` compares Welch's t itself with the boundaries (no move to the z scale):
+    wrong at small n, kept only so ``scripts/sequential_sim.py`` can show how wrong.
+    """
+    stop = np.full(log_a.shape[0], -1)
+    for k, (n, c) in enumerate(zip(sizes, boundaries)):
+        stats = _welch(log_a[:, :n], log_b[:, :n])
+        crossed = np.abs(stats[2] if raw_t else stats[4]) >= c
+        stop[(stop < 0) & crossed] = k
+    return stop
+
+
 def _decisions(log_a: np.ndarray, log_b: np.ndarray, sizes: Sequence[int],
                boundaries: Sequence[float]) -> np.ndarray:
     """Per row: did the test stop with a decision at any of the looks?"""
-    stopped = np.zeros(log_a.shape[0], dtype=bool)
-    for n, c in zip(sizes, boundaries):
-        z = _welch(log_a[:, :n], log_b[:, :n])[4]
-        stopped |= np.abs(z) >= c
-    return stopped
+    return _stopping_looks(log_a, log_b, sizes, boundaries) >= 0
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What ``n_sims`` simulated A/B tests did: how many ended with a decision, how many
+    samples per arm they used on average, and how many stopped at each look."""
+
+    n_sims: int
+    decisions: int
+    rate: float                    # decisions / n_sims
+    mean_n: float                  # average samples per arm at the end (stop or n_max)
+    sizes: tuple[int, ...]         # samples per arm at each evaluated look (Plan.sizes)
+    stops: tuple[int, ...]         # experiments that stopped at each of those looks
+
+
+def _check_simulation(n_sims: int, cv: float, effect: float) -> None:
+    if not (isinstance(n_sims, numbers.Integral) and n_sims >= 1):
+        raise ValueError(f"n_sims must be a positive whole number; got {n_sims!r}")
+    if not (isinstance(effect, numbers.Real) and math.isfinite(effect) and effect > -1.0):
+        raise ValueError(f"effect must be a relative change above -1 (0.05 for +5 %); "
+                         f"got {effect!r}")
+    _power.cv_to_log_sd(cv)  # validates cv
+
+
+def _simulation(n_sims: int, design: Design, n_max: int, cv: float, effect: float,
+                peeking: bool, seed: int, raw_t: bool = False) -> Simulation:
+    _check_simulation(n_sims, cv, effect)
+    p = plan(design, n_max)
+    if peeking:
+        bounds = (_N.inv_cdf(1.0 - design.alpha / 2.0),) * len(p.sizes)
+    else:
+        bounds = p.boundaries
+    rng = np.random.default_rng(seed)
+    stops = np.zeros(len(p.sizes), dtype=np.int64)
+    for start in range(0, int(n_sims), _SIM_BLOCK):
+        m = min(_SIM_BLOCK, int(n_sims) - start)
+        log_a, log_b = _simulated_logs(rng, m, p.n_max, cv, effect)
+        at = _stopping_looks(log_a, log_b, p.sizes, bounds, raw_t)
+        stops += np.bincount(at[at >= 0], minlength=len(p.sizes))
+    decided = int(stops.sum())
+    used = float(np.dot(stops, p.sizes) + (int(n_sims) - decided) * p.n_max)
+    return Simulation(n_sims=int(n_sims), decisions=decided, rate=decided / int(n_sims),
+                      mean_n=used / int(n_sims), sizes=p.sizes,
+                      stops=tuple(int(x) for x in stops))
+
+
+def simulate_summary(n_sims: int, design: Design, n_max: int, cv: float = 0.05,
+                     effect: float = 0.0, peeking: bool = False, seed: int = 0) -> Simulation:
+    """``simulate`` with the details: decisions, stops per look and average sample size."""
+    return _simulation(n_sims, design, n_max, cv, effect, peeking, seed)
 
 
 def simulate(n_sims: int, design: Design, n_max: int, cv: float = 0.05, effect: float = 0.0,
@@ -554,21 +616,4 @@ def simulate(n_sims: int, design: Design, n_max: int, cv: float = 0.05, effect: 
     is the power. ``peeking=True`` is the naive procedure: the same looks, each compared
     with the fixed-sample critical value z_{1 - alpha/2} (1.96 at alpha 0.05).
     """
-    if not (isinstance(n_sims, numbers.Integral) and n_sims >= 1):
-        raise ValueError(f"n_sims must be a positive whole number; got {n_sims!r}")
-    if not (isinstance(effect, numbers.Real) and math.isfinite(effect) and effect > -1.0):
-        raise ValueError(f"effect must be a relative change above -1 (0.05 for +5 %); "
-                         f"got {effect!r}")
-    _power.cv_to_log_sd(cv)  # validates cv
-    p = plan(design, n_max)
-    if peeking:
-        bounds = (_N.inv_cdf(1.0 - design.alpha / 2.0),) * len(p.sizes)
-    else:
-        bounds = p.boundaries
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for start in range(0, int(n_sims), _SIM_BLOCK):
-        m = min(_SIM_BLOCK, int(n_sims) - start)
-        log_a, log_b = _simulated_logs(rng, m, p.n_max, cv, effect)
-        hits += int(_decisions(log_a, log_b, p.sizes, bounds).sum())
-    return hits / int(n_sims)
+    return _simulation(n_sims, design, n_max, cv, effect, peeking, seed).rate
