@@ -71,16 +71,16 @@ def test_shipped_variants_file_loads():
      "F:5: variant 'b': unknown key 'envs'; expected 'description' and 'env'"),
     # settings that are not the engine's or numba's
     ("baseline: a\nvariants:\n  a: {}\n  b:\n    env:\n      OMP_NUM_THREADS: '1'\n",
-     "F:6: variant 'b': 'OMP_NUM_THREADS' is not an ENGINE_* or NUMBA_* setting "
-     "(upper-case letters, digits and '_' after the prefix)"),
+     ("F:6: variant 'b': 'OMP_NUM_THREADS' is not an ENGINE_* or NUMBA_* setting "
+     "(upper-case letters, digits and '_' after the prefix)")),
     ("baseline: a\nvariants:\n  a: {}\n  b:\n    env:\n      engine_fastmath: '1'\n",
-     "F:6: variant 'b': 'engine_fastmath' is not an ENGINE_* or NUMBA_* setting "
-     "(upper-case letters, digits and '_' after the prefix)"),
+     ("F:6: variant 'b': 'engine_fastmath' is not an ENGINE_* or NUMBA_* setting "
+     "(upper-case letters, digits and '_' after the prefix)")),
     # duplicate variant names, and a duplicate setting inside one variant
     ("baseline: a\nvariants:\n  a: {}\n  b:\n    env: {ENGINE_DTYPE: float64}\n  a: {}\n",
      "F:6: 'variants': duplicate key 'a' (first on line 3)"),
-    ("baseline: a\nvariants:\n  a: {}\n  b:\n    env:\n      ENGINE_DTYPE: float64\n"
-     "      ENGINE_DTYPE: float32\n",
+    (("baseline: a\nvariants:\n  a: {}\n  b:\n    env:\n      ENGINE_DTYPE: float64\n"
+     "      ENGINE_DTYPE: float32\n"),
      "F:7: variant 'b': 'env': duplicate key 'ENGINE_DTYPE' (first on line 6)"),
     # the baseline: missing, unknown, not a string
     ("variants:\n  a: {}\n  b: {}\n",
@@ -101,21 +101,25 @@ def test_shipped_variants_file_loads():
      "F:5: variant 'b': 'env' must be a mapping, got nothing"),
     ("baseline: a\nvariants: 3\n", "F:2: 'variants' must be a mapping, got a number"),
     ("baseline: a\nvariants:\n  a: {}\n  b:\n    env:\n      ENGINE_FASTMATH: true\n",
-     "F:6: variant 'b': ENGINE_FASTMATH must be a string, got a boolean; quote it, "
-     "e.g. ENGINE_FASTMATH: \"1\""),
+     ("F:6: variant 'b': ENGINE_FASTMATH must be a string, got a boolean; quote it, "
+     "e.g. ENGINE_FASTMATH: \"1\"")),
     ("baseline: a\nvariants:\n  a: {}\n  b:\n    env:\n      ENGINE_NUM_THREADS: 1.5\n",
-     "F:6: variant 'b': ENGINE_NUM_THREADS must be a string, got a number; quote it, "
-     "e.g. ENGINE_NUM_THREADS: \"1\""),
+     ("F:6: variant 'b': ENGINE_NUM_THREADS must be a string, got a number; quote it, "
+     "e.g. ENGINE_NUM_THREADS: \"1\"")),
     ("baseline: a\nvariants:\n  a: {}\n  b:\n    description: 3\n",
      "F:5: variant 'b': 'description' must be a string, got a number"),
     ("baseline: a\nvariants:\n  a: {}\n  'b c': {}\n",
-     "F:4: variant name 'b c': use 1-64 letters, digits, '.', '_' or '-', starting with a "
-     "letter or digit"),
+     ("F:4: variant name 'b c': use 1-64 letters, digits, '.', '_' or '-', starting with a "
+     "letter or digit")),
     # two variants that would be one asv environment
-    ("baseline: a\nvariants:\n  a:\n    env: {ENGINE_DTYPE: float64}\n  b:\n"
-     "    env: {ENGINE_DTYPE: float64}\n",
-     "F:5: variant 'b' sets exactly what 'a' (line 3) sets; they would be one asv "
-     "environment"),
+    (("baseline: a\nvariants:\n  a:\n    env: {ENGINE_DTYPE: float64}\n  b:\n"
+     "    env: {ENGINE_DTYPE: float64}\n"),
+     ("F:5: variant 'b' sets exactly what 'a' (line 3) sets; they would be one asv "
+     "environment")),
+    ("baseline: a\nvariants:\n  a: {}\n  null: {}\n",
+     "F:4: 'variants': key 'null' reads as nothing, not a name; quote it"),
+    ("baseline: a\nvariants:\n  a: {}\n  [b]: {}\n",
+     "F:4: 'variants': a key is a list, not a name; quote it"),
     # file-level faults
     ("baseline: a\nvariants:\n\ta: {}\n", "F:3: tab character; indent and separate with spaces"),
     ("baseline: a\nvariants: [\n", "F:3: YAML: expected the node content, but found '<stream end>'"),

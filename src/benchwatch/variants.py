@@ -154,7 +154,10 @@ def _pairs(node: Any, p: str, what: str, key_line: int | None = None
     out = []
     for knode, vnode in node.value:
         if not isinstance(knode, ScalarNode) or _tag(knode) not in (_STR, _INT):
-            raise UserError(f"{what}: keys must be names, got {_kind(knode)}", path=p,
+            raw = getattr(knode, "value", None)
+            shown = f"key {raw!r} reads as {_kind(knode)}" if isinstance(raw, str) \
+                else f"a key is {_kind(knode)}"
+            raise UserError(f"{what}: {shown}, not a name; quote it", path=p,
                             line=_line(knode))
         key = str(knode.value)
         if key in seen:
