@@ -22,8 +22,12 @@ import math
 import numbers
 
 __all__ = [
-    "cv_to_log_sd", "ttest_power", "ttest_sample_size", "sample_size_for_mde",
-    "achieved_power", "ALTERNATIVES",
+    "ALTERNATIVES",
+    "achieved_power",
+    "cv_to_log_sd",
+    "sample_size_for_mde",
+    "ttest_power",
+    "ttest_sample_size",
 ]
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
