@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import asvdata
 import numpy as np
 import pytest
 
-import asvdata
 from benchwatch import abtest, cli, sequential
 from benchwatch.abtest import Spec, parse_spec
 from benchwatch.errors import UserError
@@ -122,24 +122,24 @@ def test_parse_spec_good(text, ref, env):
 
 @pytest.mark.parametrize("text, message", [
     ("", "--b '': empty spec; write REF, NAME=VALUE[,NAME=VALUE...] or REF+NAME=VALUE[,...]"),
-    ("HEAD+", "--b 'HEAD+': nothing after '+'; write REF, NAME=VALUE[,NAME=VALUE...] or "
-              "REF+NAME=VALUE[,...]"),
-    ("HEAD+FOO=1", "--b 'HEAD+FOO=1': FOO is not an ENGINE_* or NUMBA_* variable "
-                   "(upper case letters, digits and '_')"),
-    ("engine_x=1", "--b 'engine_x=1': engine_x is not an ENGINE_* or NUMBA_* variable "
-                   "(upper case letters, digits and '_')"),
+    ("HEAD+", ("--b 'HEAD+': nothing after '+'; write REF, NAME=VALUE[,NAME=VALUE...] or "
+              "REF+NAME=VALUE[,...]")),
+    ("HEAD+FOO=1", ("--b 'HEAD+FOO=1': FOO is not an ENGINE_* or NUMBA_* variable "
+                   "(upper case letters, digits and '_')")),
+    ("engine_x=1", ("--b 'engine_x=1': engine_x is not an ENGINE_* or NUMBA_* variable "
+                   "(upper case letters, digits and '_')")),
     ("HEAD+ENGINE_X", "--b 'HEAD+ENGINE_X': ENGINE_X has no value; write NAME=VALUE"),
-    ("HEAD+ENGINE_X=1,", "--b 'HEAD+ENGINE_X=1,': an empty item has no value; "
-                         "write NAME=VALUE"),
-    ("ENGINE_X=a b", "--b 'ENGINE_X=a b': value 'a b' of ENGINE_X may only hold letters, "
-                     "digits, '_', '.' and '-'"),
-    ("ENGINE_X=1;rm", "--b 'ENGINE_X=1;rm': value '1;rm' of ENGINE_X may only hold "
-                      "letters, digits, '_', '.' and '-'"),
-    ("ENGINE_X=", "--b 'ENGINE_X=': value '' of ENGINE_X may only hold letters, digits, "
-                  "'_', '.' and '-'"),
+    ("HEAD+ENGINE_X=1,", ("--b 'HEAD+ENGINE_X=1,': an empty item has no value; "
+                         "write NAME=VALUE")),
+    ("ENGINE_X=a b", ("--b 'ENGINE_X=a b': value 'a b' of ENGINE_X may only hold letters, "
+                     "digits, '_', '.' and '-'")),
+    ("ENGINE_X=1;rm", ("--b 'ENGINE_X=1;rm': value '1;rm' of ENGINE_X may only hold "
+                      "letters, digits, '_', '.' and '-'")),
+    ("ENGINE_X=", ("--b 'ENGINE_X=': value '' of ENGINE_X may only hold letters, digits, "
+                  "'_', '.' and '-'")),
     ("ENGINE_X=1,ENGINE_X=2", "--b 'ENGINE_X=1,ENGINE_X=2': ENGINE_X is set twice"),
-    ("--upload-pack=x", "--b '--upload-pack=x': --upload-pack is not an ENGINE_* or "
-                        "NUMBA_* variable (upper case letters, digits and '_')"),
+    ("--upload-pack=x", ("--b '--upload-pack=x': --upload-pack is not an ENGINE_* or "
+                        "NUMBA_* variable (upper case letters, digits and '_')")),
     ("-x+ENGINE_X=1", "--b '-x+ENGINE_X=1': a ref cannot start with '-': '-x'"),
     ("my ref", "--b 'my ref': a ref cannot hold whitespace: 'my ref'"),
 ])

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -581,16 +581,13 @@ class _Arm:
     def start(self) -> None:
         worker = Path(__file__).with_name("_abtest_worker.py")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")
-        try:
+        with open(self.log_path, "wb") as log:  # the child keeps its own descriptor
             # -P: the worker's own directory must not go on sys.path (it holds the
             # toolkit's modules); PYTHONPATH alone decides whose sources are imported
             self.proc = subprocess.Popen(
                 [sys.executable, "-P", str(worker), str(self.benchmark_dir)],
                 cwd=self.workdir, env=self.env, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=log, bufsize=0)
-        finally:
-            log.close()
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
@@ -899,7 +896,7 @@ class Settings:
 
 def run_abtest(s: Settings) -> tuple[Experiment, list[Result]]:
     """Resolve the variants, start the arms, plan every combination, run the tests."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from . import sequential
 
@@ -912,7 +909,7 @@ def run_abtest(s: Settings) -> tuple[Experiment, list[Result]]:
     va, vb = resolve(s.spec_a, s.repo, "A"), resolve(s.spec_b, s.repo, "B")
     if not s.benchmark_dir.is_dir():
         raise UserError("benchmark directory not found", path=str(s.benchmark_dir))
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     t_start = time.monotonic()
     if va.commit == vb.commit and dict(va.spec.env) == dict(vb.spec.env):
         _progress("A and B are the same variant: this is an A/A test")
@@ -929,9 +926,10 @@ def run_abtest(s: Settings) -> tuple[Experiment, list[Result]]:
                     sources[v.commit] = export_tree(s.repo, v.commit, tmp / f"src-{v.commit}")
                 src = sources[v.commit]
                 env = arm_environment(s.base_env, v.spec, src)
-                env["NUMBA_CACHE_DIR"] = str(numba_cache_dir(
-                    src, {k: v_ for k, v_ in env.items() if k.startswith(("ENGINE_", "NUMBA_"))},
-                    digest, tmp / f"numba-{v.arm}"))
+                if "NUMBA_CACHE_DIR" not in dict(v.spec.env):  # a spec's own setting wins
+                    knobs = {k: x for k, x in env.items() if k.startswith(("ENGINE_", "NUMBA_"))}
+                    env["NUMBA_CACHE_DIR"] = str(numba_cache_dir(src, knobs, digest,
+                                                                 tmp / f"numba-{v.arm}"))
                 arms[v.arm] = _Arm(v, src, s.benchmark_dir, env, tmp / f"arm-{v.arm}")
             t0 = time.monotonic()
             for arm in arms.values():
@@ -968,7 +966,7 @@ def run_abtest(s: Settings) -> tuple[Experiment, list[Result]]:
         finally:
             for arm in arms.values():
                 arm.close()
-    exp = Experiment(**{**exp.__dict__, "duration_s": time.monotonic() - t_start})
+    exp = replace(exp, duration_s=time.monotonic() - t_start)
     return exp, results
 
 
