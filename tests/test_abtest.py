@@ -46,6 +46,16 @@ class Sleep:
 '''
 
 
+BROKEN_BENCHMARK = '''\
+import os
+
+
+def time_broken():
+    if os.environ.get("ENGINE_X") == "1":
+        raise ValueError("boom in B")
+'''
+
+
 def git(cwd: Path, *args: str) -> str:
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
     return subprocess.run(["git", "-C", str(cwd), "-c", "user.name=dev", "-c",
@@ -60,6 +70,7 @@ def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("abtest") / "proj"
     shutil.copytree(TINY, root)
     (root / "benchmarks" / "slow.py").write_text(SLOW_BENCHMARK)
+    (root / "benchmarks" / "broken.py").write_text(BROKEN_BENCHMARK)
     init = root / "src" / "tinyproj" / "__init__.py"
     original = init.read_text()
     init.write_text(original + "\nDELAY = 0.003\n")
@@ -195,7 +206,7 @@ def test_plan_for_a_fixed_cv_matches_statsmodels():
     from statsmodels.stats.power import TTestIndPower
 
     design = sequential.design(5, 0.025, "obrien-fleming", 0.8)
-    plan = abtest.make_plan(0.05, 0.05, 0.025, 0.8, design.inflation)
+    plan = abtest.make_plan(0.05, 0.05, design)
     effect = math.log1p(0.05) / math.sqrt(math.log1p(0.05 ** 2))
     assert plan.n_fixed == math.ceil(TTestIndPower().solve_power(
         effect_size=effect, alpha=0.025, power=0.8)) == 22
@@ -207,7 +218,7 @@ def test_plan_cap_reports_the_power_at_the_cap():
     from statsmodels.stats.power import TTestIndPower
 
     design = sequential.design(5, 0.025, "obrien-fleming", 0.8)
-    plan = abtest.make_plan(0.05, 0.05, 0.025, 0.8, design.inflation, max_samples=10,
+    plan = abtest.make_plan(0.05, 0.05, design, max_samples=10,
                             seconds_per_sample=0.5)
     effect = math.log1p(0.05) / math.sqrt(math.log1p(0.05 ** 2))
     n_eq = math.floor(10 / design.inflation)  # 9: what 10 sequential samples are worth
@@ -423,8 +434,9 @@ def test_regex_matching_nothing_lists_names(project, tmp_path, capsys):
     code, doc = run(project, tmp_path, "--a", "HEAD", "--b", "HEAD", "--bench", "nothing")
     assert (code, doc) == (2, None)
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "benchwatch: error: --bench 'nothing' matches no benchmark; there are 3, e.g. "
-        "compute.Work.time_steady, compute.Work.time_work, slow.Sleep.time_sleep")
+        "benchwatch: error: --bench 'nothing' matches no benchmark; there are 4, e.g. "
+        "broken.time_broken, compute.Work.time_steady, compute.Work.time_work, "
+        "slow.Sleep.time_sleep")
 
 
 def test_markdown_and_text_of_one_run(project, tmp_path, capsys):
@@ -438,3 +450,13 @@ def test_markdown_and_text_of_one_run(project, tmp_path, capsys):
     assert text.startswith("### A/B test\n\n- **A**: `HEAD~1` (")
     assert "| slow\\.Sleep\\.time\\_sleep | **A wins** | B slower by " in text
     assert "<details><summary>Plan</summary>" in text
+
+
+def test_a_benchmark_failing_in_one_arm_is_reported_not_fatal(project, tmp_path):
+    code, doc = run(project, tmp_path, "--a", "HEAD", "--b", "ENGINE_X=1", "--bench", "broken",
+                    "--pilot", "2", "--seed", "9", "--results-dir", str(tmp_path))
+    assert code == 0
+    [r] = doc["results"]
+    assert (r["decision"], r["winner"], r["n_a"]) == ("failed", None, None)
+    assert r["reason"] == "failed in arm B: ValueError: boom in B"
+    assert doc["b"]["env"] == {"ENGINE_X": "1"} and doc["b"]["ref"] == "HEAD"

@@ -192,28 +192,30 @@ class Plan:
         return self.seconds_per_sample * 2 * self.n_max
 
 
-def make_plan(cv: float, mde: float, alpha_each: float, target_power: float,
-              inflation: float, *, max_samples: int | None = None,
+def make_plan(cv: float, mde: float, design: Any, *, max_samples: int | None = None,
               cv_source: str = "", seconds_per_sample: float = math.nan,
               pilot: tuple[Sequence[float], Sequence[float]] = ((), ())) -> Plan:
-    """n per arm from ``power.sample_size_for_mde`` and the design's inflation.
+    """The sample size for ``design`` (a ``sequential.Design`` at alpha / m and the
+    target power): ``power.sample_size_for_mde`` for the fixed design, and
+    ``sequential.max_sample_size`` (that times the design's inflation, rounded up) for
+    the sequential maximum.
 
     With a cap, the power is that of a fixed design with ``n_max / inflation`` samples
     per arm: the sequential design spends ``inflation`` times the fixed design's
     samples for the same power, so that is what ``n_max`` buys.
     """
-    from . import power
+    from . import power, sequential
 
-    n_fixed = power.sample_size_for_mde(cv, mde, alpha_each, target_power)
-    n_max = math.ceil(n_fixed * inflation)
+    n_fixed = power.sample_size_for_mde(cv, mde, design.alpha, design.power)
+    n_max = sequential.max_sample_size(design, cv, mde)
     capped = max_samples is not None and n_max > max_samples
     if capped:
         assert max_samples is not None
         n_max = max_samples
-        n_eq = max(2, math.floor(n_max / inflation))
-        planned = power.achieved_power(n_eq, n_eq, cv, mde, alpha_each)
+        n_eq = max(2, math.floor(n_max / design.inflation))
+        planned = power.achieved_power(n_eq, n_eq, cv, mde, design.alpha)
     else:
-        planned = target_power
+        planned = float(design.power)
     return Plan(cv, cv_source, n_fixed, n_max, capped, planned, seconds_per_sample,
                 tuple(pilot[0]), tuple(pilot[1]))
 
@@ -1016,7 +1018,7 @@ def _plan_one(session: _Session, c: Combination, hist: dict, s: Settings,
             source = f"pilot ({len(a)}+{len(b)})"
             why = None
             if min(a + b) <= 0:
-                why = "samples must be positive (the test compares their logs)"
+                why = "samples must be positive, as the test compares their logs"
             elif not (math.isfinite(cv) and cv > 0):
                 why = ("the pilot's samples do not vary, so there is no noise to test "
                        "against; compare the values directly")
@@ -1030,8 +1032,7 @@ def _plan_one(session: _Session, c: Combination, hist: dict, s: Settings,
         session.release(c)
         return _failed(c, hib, None, exc)
     session.release(c)
-    plan = make_plan(cv, s.mde, exp.alpha_each, s.power, float(exp.design.inflation),
-                     max_samples=s.max_samples, cv_source=source,
+    plan = make_plan(cv, s.mde, exp.design, max_samples=s.max_samples, cv_source=source,
                      seconds_per_sample=sum(walls) / len(walls), pilot=pilot)
     return Result(c, hib, plan, "planned", None, "planned; not run (--dry-run)")
 
@@ -1057,6 +1058,7 @@ def _test_one(session: _Session, planned: Result, s: Settings, exp: Experiment) 
     try:
         prepared = session.prepare(c)
     except WorkerError as exc:
+        session.release(c)
         return _failed(c, planned.higher_is_better, plan, exc)
     if any(p.get("skipped") for p in prepared.values()):
         session.release(c)
@@ -1066,6 +1068,9 @@ def _test_one(session: _Session, planned: Result, s: Settings, exp: Experiment) 
     state: dict[str, Any] = {"outcome": None, "shown": 0}
 
     def look(a: list[float], b: list[float]) -> bool:
+        if min(a[-2:] + b[-2:]) <= 0:
+            state["bad"] = True  # a history CV let a non-positive track_ value this far
+            return True
         if min(len(a), len(b)) < MIN_LOOK_SAMPLES:
             return False  # no look can use fewer (the contract skips such looks)
         outcome = sequential.evaluate(a, b, exp.design, plan.n_max)
@@ -1085,6 +1090,11 @@ def _test_one(session: _Session, planned: Result, s: Settings, exp: Experiment) 
         return _failed(c, planned.higher_is_better, plan, exc)
     duration = time.monotonic() - t0
     session.release(c)
+    if state.get("bad"):
+        return Result(c, planned.higher_is_better, plan, "untestable", None,
+                      "samples must be positive, as the test compares their logs "
+                      f"(A: {_values(a, c.unit)}; B: {_values(b, c.unit)})",
+                      duration_s=duration, samples_a=tuple(a), samples_b=tuple(b))
     outcome = state["outcome"]
     if outcome is None or outcome.decision == "continue":
         raise RuntimeError(f"sequential.evaluate did not decide at n_max={plan.n_max}")
