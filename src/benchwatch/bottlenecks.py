@@ -685,14 +685,14 @@ def memory_growth(series: Sequence[GrowthSeries], *, min_growth_pct: float = MIN
     at ``min_blocks_per_iter`` or more per iteration, high priority (compiled code
     leaks every time); the block size is not recorded, so impact is unknown.
     """
-    from scipy import stats as sstats
-
     out = []
     for s in series:
         x = [float(v) for v in s.iterations]
         y = [float(v) for v in s.values]
-        if len(x) < 3 or len(set(x)) < 2:
+        if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
             continue
+        from scipy import stats as sstats  # here: only a series worth fitting pays the import
+
         fit = sstats.linregress(x, y)
         slope = float(fit.slope)
         if not math.isfinite(slope) or slope <= 0:
