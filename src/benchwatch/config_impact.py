@@ -434,25 +434,24 @@ def recommendations(baseline: str, matrix: Sequence[FamilyImpact], ranking: Sequ
             variant=best, family=None, change_pct=_pct(r.score), ci_low_pct=_pct(r.ci_low),
             ci_high_pct=_pct(r.ci_high), p_value=r.p_adjusted,
             max_ulp=acc.max_ulp if acc else None))
-    better = sorted((c for c in matrix if c.better), key=lambda c: (c.ratio, c.family, c.variant))
-    for c in better:
+
+    def cell(c: FamilyImpact, text: str) -> Recommendation:
         acc = accuracy.get(c.variant)
-        out.append(Recommendation(
-            text=(f"{c.variant} cuts {c.family} time by {-c.change_pct:.1f} % "
-                  f"[{-c.ci_high_pct:.1f} %, {-c.ci_low_pct:.1f} %], {fmt_p(c.p_adjusted)} "
-                  f"(Holm, {_workloads(c.workloads)}); {accuracy_clause(acc, baseline)}."),
-            variant=c.variant, family=c.family, change_pct=c.change_pct,
-            ci_low_pct=c.ci_low_pct, ci_high_pct=c.ci_high_pct, p_value=c.p_adjusted,
-            max_ulp=acc.max_ulp if acc else None))
+        return Recommendation(text=text, variant=c.variant, family=c.family,
+                              change_pct=c.change_pct, ci_low_pct=c.ci_low_pct,
+                              ci_high_pct=c.ci_high_pct, p_value=c.p_adjusted,
+                              max_ulp=acc.max_ulp if acc else None)
+
+    better = sorted((c for c in matrix if c.better), key=lambda c: (c.ratio, c.family, c.variant))
+    out += [cell(c, f"{c.variant} cuts {c.family} time by {-c.change_pct:.1f} % "
+                    f"[{-c.ci_high_pct:.1f} %, {-c.ci_low_pct:.1f} %], {fmt_p(c.p_adjusted)} "
+                    f"(Holm, {_workloads(c.workloads)}); "
+                    f"{accuracy_clause(accuracy.get(c.variant), baseline)}.")
+            for c in better]
     worse = sorted((c for c in matrix if c.significant and not c.better),
                    key=lambda c: (-c.ratio, c.family, c.variant))
-    for c in worse:
-        acc = accuracy.get(c.variant)
-        out.append(Recommendation(
-            text=(f"Avoid {c.variant} for {c.family}: it adds {c.change_pct:.1f} % "
-                  f"[{c.ci_low_pct:.1f} %, {c.ci_high_pct:.1f} %] to {c.family} time, "
-                  f"{fmt_p(c.p_adjusted)} (Holm, {_workloads(c.workloads)})."),
-            variant=c.variant, family=c.family, change_pct=c.change_pct,
-            ci_low_pct=c.ci_low_pct, ci_high_pct=c.ci_high_pct, p_value=c.p_adjusted,
-            max_ulp=acc.max_ulp if acc else None))
+    out += [cell(c, f"Avoid {c.variant} for {c.family}: it adds {c.change_pct:.1f} % "
+                    f"[{c.ci_low_pct:.1f} %, {c.ci_high_pct:.1f} %] to {c.family} time, "
+                    f"{fmt_p(c.p_adjusted)} (Holm, {_workloads(c.workloads)}).")
+            for c in worse]
     return out
