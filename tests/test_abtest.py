@@ -460,3 +460,26 @@ def test_a_benchmark_failing_in_one_arm_is_reported_not_fatal(project, tmp_path)
     assert (r["decision"], r["winner"], r["n_a"]) == ("failed", None, None)
     assert r["reason"] == "failed in arm B: ValueError: boom in B"
     assert doc["b"]["env"] == {"ENGINE_X": "1"} and doc["b"]["ref"] == "HEAD"
+
+
+def test_the_site_experiments_page_reads_the_real_report(project, tmp_path):
+    """A real run's JSON feeds the site's Experiments page and its boundary plot: the
+    z path ends outside the band at the look the test stopped."""
+    from benchwatch.site import experiments
+
+    code, doc = run(project, tmp_path, "--a", "HEAD", "--b", "HEAD+ENGINE_X=1",
+                    "--bench", "^slow", "--mde", "0.05", "--seed", "3",
+                    "--results-dir", str(project / "results"), "--machine", MACHINE)
+    assert code == 0
+    [(name, loaded)] = experiments.load([tmp_path / "out.json"])
+    ctx, charts = experiments.page([(name, loaded)])
+    [r] = doc["results"]
+    [row] = ctx["abtests"][0]["rows"]
+    assert row["winner"] == "A" and row["reason"] == r["reason"]
+    assert row["samples"] == f"{r['n_a']}+{r['n_b']} of {r['n_max']}+{r['n_max']}"
+    [chart] = charts["abtests"]
+    reached = [z for z in chart["z"] if z is not None]
+    assert reached == [lk["z"] for lk in r["looks"]]
+    stop = len(reached) - 1
+    assert abs(reached[-1]) >= chart["boundary"][stop] - 0.5  # planned vs recomputed
+    assert chart["n"][-1] == r["n_max"]

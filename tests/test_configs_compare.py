@@ -518,3 +518,25 @@ def test_accuracy_probe_on_the_real_engine_baseline_vs_fastmath():
         assert np.array_equal(base.outputs[name], fast.outputs[name])
     with pytest.raises(RuntimeError, match="ENGINE_DTYPE='float16' must be 'float32' or"):
         probe.run_probe("bad", {**base_env, "ENGINE_DTYPE": "float16"}, outputs=outputs[:1])
+
+
+def test_the_site_experiments_page_reads_the_real_report(project, capsys, tmp_path):
+    """The command's own JSON feeds the site's Experiments page: the heat map marks the
+    injected 20 % speed-up significant and better, and the null variant not significant."""
+    from benchwatch.site import experiments
+
+    out = tmp_path / "configs.json"
+    assert main(_cli(project, "--format", "json", "--output", str(out))) == 0
+    [(name, doc)] = experiments.load([out])
+    ctx, charts = experiments.page([(name, doc)])
+    [c] = ctx["configs"]
+    assert c["baseline"] == "default" and c["families"] == ["allocation", "neural", "simd"]
+    rows = {r["variant"]: r["cells"] for r in c["heat"]}
+    assert set(rows) == {"fast", "noeffect", "slowalloc"}
+    assert [cell["cls"] for cell in rows["fast"]] == ["bw-better"] * 3
+    assert all(cell["cls"] == "" and cell["text"].endswith(" n.s.")
+               for cell in rows["noeffect"])
+    assert c["overall"] == "fast" and c["ranking"][0]["variant"] == "fast"
+    assert c["recommendations"] == [r["text"] for r in doc["recommendations"]]
+    assert c["recommendations"][0].startswith("Use fast overall")
+    assert charts == {"abtests": []}
