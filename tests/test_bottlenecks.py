@@ -11,8 +11,14 @@ import pytest
 
 from benchwatch import bottlenecks as b
 from benchwatch.bottlenecks import Evidence, GrowthSeries, MetricSet
-from benchwatch.numba_diagnostics import (Diagnostics, KernelReport, Loop, ObjectModeReport,
-                                          ParallelReport, ParforLoop)
+from benchwatch.numba_diagnostics import (
+    Diagnostics,
+    KernelReport,
+    Loop,
+    ObjectModeReport,
+    ParallelReport,
+    ParforLoop,
+)
 from benchwatch.results import Row
 from benchwatch.run import Check
 
@@ -270,7 +276,7 @@ def test_growth_series_from_an_iterations_parameter():
 
 
 def diag(**kw):
-    base = dict(numba_version="0", threads=2, cpu="test")
+    base = {"numba_version": "0", "threads": 2, "cpu": "test"}
     base.update(kw)
     return Diagnostics(**base)
 

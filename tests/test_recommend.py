@@ -18,7 +18,8 @@ import pytest
 from asvdata import Bench, entry, write_benchmarks, write_result
 from numba import prange
 
-from benchwatch import bottlenecks, cli, numba_diagnostics as nd, recommend
+from benchwatch import bottlenecks, cli, recommend
+from benchwatch import numba_diagnostics as nd
 from benchwatch.bottlenecks import Evidence, MetricSet, Recommendation
 from benchwatch.results import Row
 

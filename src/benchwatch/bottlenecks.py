@@ -558,9 +558,9 @@ def cpu_without_throughput(metrics: MetricSet, *, cpu_high: float = CPU_HIGH_PCT
             best = max(p[3] for p in points)
             median = statistics.median(p[3] for p in points)
             for c, thr, cpu, eff in points:
-                if cpu.value >= cpu_high and best / eff >= 1 + gap:
-                    if worst is None or best / eff > worst[0]:
-                        worst = (best / eff, c, thr, cpu, eff, best, median, points)
+                if cpu.value >= cpu_high and best / eff >= 1 + gap and (
+                        worst is None or best / eff > worst[0]):
+                    worst = (best / eff, c, thr, cpu, eff, best, median, points)
         if worst is None:
             continue
         ratio, c, thr, cpu, eff, best, median, points = worst
@@ -618,7 +618,7 @@ def compile_dominance(metrics: MetricSet, *, calls: int = CALLS_PER_PROCESS,
         slow = max(calls_rows, key=lambda r: r.value)
         c = comp.value
 
-        def share(t: float) -> float:
+        def share(t: float, c: float = c) -> float:
             return c / (c + calls * t)
 
         if share(fast.value) < threshold:
@@ -691,7 +691,9 @@ def memory_growth(series: Sequence[GrowthSeries], *, min_growth_pct: float = MIN
         y = [float(v) for v in s.values]
         if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
             continue
-        from scipy import stats as sstats  # here: only a series worth fitting pays the import
+        from scipy import (
+            stats as sstats,  # here: only a series worth fitting pays the import
+        )
 
         fit = sstats.linregress(x, y)
         slope = float(fit.slope)

@@ -234,7 +234,7 @@ def _function_blocks(ir: str, function: str | None) -> list[_Block]:
         if not text or text.startswith(";"):
             continue
         blocks[-1].lines.append(text)
-        if text.startswith(("br ", "switch ", "indirectbr ")) or text.startswith("switch"):
+        if text.startswith(("br ", "switch", "indirectbr ")):
             blocks[-1].succ.extend(t.strip('"') for t in _TARGETS.findall(text))
     # the first block may have had no label (it is then "%entry"); drop an empty one
     if blocks and blocks[0].name == "%entry" and not blocks[0].lines and len(blocks) > 1:
@@ -396,7 +396,7 @@ def analyse_llvm(ir: str, function: str | None = None,
         for t in b.succ:
             neighbours.setdefault(t, set()).add(b.name)
     owner = {name: h for h, lp in raw.items() if lp.lines for name in lp.blocks}
-    for h, lp in raw.items():
+    for lp in raw.values():
         if lp.lines:
             continue
         seen = set(lp.blocks)
@@ -451,8 +451,8 @@ def analyse_llvm(ir: str, function: str | None = None,
 
 
 _ASM_PACKED = re.compile(r"^\s+v?(?:fn?m(?:add|sub)\d+p[sd]|(?:add|sub|mul|div|max|min)p[sd])\b",
-                         re.M)
-_ASM_SCALAR = re.compile(r"^\s+v?(?:fn?m(?:add|sub)\d+s[sd]|(?:add|sub|mul|div)s[sd])\b", re.M)
+                         re.MULTILINE)
+_ASM_SCALAR = re.compile(r"^\s+v?(?:fn?m(?:add|sub)\d+s[sd]|(?:add|sub|mul|div)s[sd])\b", re.MULTILINE)
 
 
 def count_asm(asm: str, function: str | None = None) -> tuple[int, int]:
@@ -517,9 +517,13 @@ def inspect_kernel(pyfunc: Callable[..., Any], argtypes: Sequence[Any], *,
 def _front_end_class() -> Any:
     """A numba compiler that stops right after the parfor passes, returning the
     compiler state (typing, IR, ``ParforDiagnostics``) without generating code."""
-    from numba.core.compiler import CompilerBase, DefaultPassBuilder, _EarlyPipelineCompletion
+    from numba.core.compiler import (
+        CompilerBase,
+        DefaultPassBuilder,
+        _EarlyPipelineCompletion,
+    )
     from numba.core.compiler_machinery import FunctionPass, register_pass
-    from numba.core.typed_passes import (NopythonTypeInference, ParforPreLoweringPass)
+    from numba.core.typed_passes import NopythonTypeInference, ParforPreLoweringPass
 
     global _FRONT_END
     if _FRONT_END is not None:
@@ -739,10 +743,11 @@ def nrt_live_blocks() -> float | None:
 
 
 def leak_probe(name: str, op: Callable[[int], Any],
-               checkpoints: Sequence[int] = (0, 200, 400, 600, 800, 1000)
+               checkpoints: Sequence[int] = (0, 250, 500, 750, 1000)
                ) -> list[GrowthSeries]:
     """Run ``op(i)`` up to the last checkpoint, recording the process's RSS and the
-    live NRT blocks at each checkpoint (after a warm-up of 50 calls)."""
+    live NRT blocks at each checkpoint (after a warm-up of 50 calls and one garbage
+    collection; collecting at every checkpoint cost more than the calls)."""
     import gc
 
     import psutil
@@ -757,7 +762,6 @@ def leak_probe(name: str, op: Callable[[int], Any],
         while done < cp:
             op(done)
             done += 1
-        gc.collect()
         rss.append(float(proc.memory_info().rss))
         blocks = nrt_live_blocks()
         if blocks is not None:
@@ -806,8 +810,13 @@ def exercise_engine() -> None:
     the dispatchers (and argument types) production uses."""
     import numpy as np
 
-    from engine import (AllocationEngine, KnowledgeGraph, ModelType, build_network,
-                        kernels)
+    from engine import (
+        AllocationEngine,
+        KnowledgeGraph,
+        ModelType,
+        build_network,
+        kernels,
+    )
     from engine.text import embed_texts
 
     rng = np.random.default_rng(0)
@@ -821,6 +830,7 @@ def exercise_engine() -> None:
                        [str(i) for i in range(20)])
     graph.query_similar(rng.normal(size=8).astype(np.float32), 3)
     embed_texts(["hashed n-gram embedding"] * 4, dim=16)
+    embed_texts(["hashed n-gram embedding"] * 64, dim=16)  # the parallel variant
     for model in ModelType:
         net = build_network(model, 8)
         net.infer(np.ones(8, net.dtype))
@@ -857,17 +867,69 @@ def engine_leak_probes() -> list[GrowthSeries]:
     return out
 
 
-def engine_diagnostics(*, budget_s: float = 20.0, kernel_filter: str | None = None,
+def _has_float(argtypes: Sequence[Any]) -> bool:
+    """Whether any argument is a float or an array of floats: a kernel without one
+    does no floating-point arithmetic worth vectorising (counters, hashes, heaps
+    of indices)."""
+    from numba.core import types as nbtypes
+
+    for t in argtypes:
+        dtype = getattr(t, "dtype", t)
+        if isinstance(dtype, nbtypes.Float):
+            return True
+    return False
+
+
+def _static_callees(pyfunc: Callable[..., Any]) -> list[Any]:
+    """Dispatchers ``pyfunc``'s code names that numba compiles as separate functions
+    (not ``inline='always'``, which numba pastes into the caller): the kernels whose
+    argument types only the caller's typing can tell."""
+    from numba.core.dispatcher import Dispatcher
+
+    names: set[str] = set()
+    stack = [pyfunc.__code__]
+    while stack:
+        code = stack.pop()
+        names.update(code.co_names)
+        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    out = []
+    for n in sorted(names):
+        obj = pyfunc.__globals__.get(n)
+        if isinstance(obj, Dispatcher) and obj.targetoptions.get("inline", "never") != "always":
+            out.append(obj)
+    return out
+
+
+def engine_diagnostics(*, budget_s: float = 30.0, kernel_filter: str | None = None,
                        leaks: bool = True,
                        progress: Callable[[str], None] | None = None) -> Diagnostics:
-    """All diagnostics of the engine's kernels within about ``budget_s`` seconds of
-    compiling (the first kernel over budget is the last one inspected)."""
+    """All diagnostics of the engine's kernels in about ``budget_s`` seconds.
+
+    Order of work, most telling first:
+
+    1. exercise the engine, so ``engine._jit`` holds every kernel it compiles;
+    2. the front end of each kernel that calls other kernels (their argument types
+       come from its typing); for a parallel one this is its parfor report too;
+    3. vectorisation of those callees (the hot inner loops) and of the kernels that
+       call none, parallel ones excepted: a parallel kernel's loops are its
+       callees' or the same inlined rows as a serial kernel's;
+    4. the parfor report of the remaining parallel kernels.
+
+    Once ``budget_s`` of wall time is spent the rest is listed as skipped; the NRT
+    allocation cost and the leak probes (about two seconds) always run.
+    """
     t_start = time.perf_counter()
     say = progress or (lambda msg: None)
     import llvmlite.binding as llvm
     import numba
 
     from engine import _jit
+
+    def over_budget(what: str) -> bool:
+        if time.perf_counter() - t_start < budget_s:
+            return False
+        skipped.append(f"{what}: over the {budget_s:g} s budget")
+        return True
 
     errors: list[str] = []
     skipped: list[str] = []
@@ -876,79 +938,77 @@ def engine_diagnostics(*, budget_s: float = 20.0, kernel_filter: str | None = No
     roots: dict[Any, dict[str, Any]] = {}
     for (pyfunc, fastmath, parallel), disp in list(_jit._variants.items()):
         sigs = list(disp.signatures)
-        entry = roots.setdefault(pyfunc, {"fastmath": set(), "parallel": False, "sig": None,
+        entry = roots.setdefault(pyfunc, {"fastmath": [], "parallel": False, "sig": None,
                                           "dispatchers": []})
-        entry["fastmath"].add(fastmath)
+        if _fm_key(fastmath) not in entry["fastmath"]:
+            entry["fastmath"].append(_fm_key(fastmath))
         entry["parallel"] |= parallel
         entry["dispatchers"].append(disp)
         if sigs and entry["sig"] is None:
             entry["sig"] = tuple(sigs[0])
-    object_mode = []
+    order = sorted(roots, key=_qualname)
+    object_mode = [object_mode_report(d, name=_qualname(f))
+                   for f in order for d in roots[f]["dispatchers"] if d.signatures]
     parallel_reports = []
-    # (pyfunc, fastmath) -> argtypes, in the order they will be inspected
-    todo: dict[tuple[Any, Any], tuple] = {}
-    callee_disp: dict[Any, Any] = {}
+    todo: dict[tuple[Any, Any], tuple] = {}  # (pyfunc, fastmath key) -> argtypes
+    callers = {f for f in order if _static_callees(f)}
     rx = re.compile(kernel_filter) if kernel_filter else None
-    for pyfunc, entry in roots.items():
-        for disp in entry["dispatchers"]:
-            if disp.signatures:
-                object_mode.append(object_mode_report(disp, name=_qualname(pyfunc)))
-        if entry["sig"] is None:
-            continue
-        name = _qualname(pyfunc)
+
+    def front(pyfunc: Callable[..., Any]) -> list[tuple[Any, tuple]]:
+        entry, name = roots[pyfunc], _qualname(pyfunc)
         try:
             if entry["parallel"]:
                 say(f"parallel diagnostics of {name}")
                 report, calls = parallel_report(pyfunc, entry["sig"], name=name)
                 parallel_reports.append(report)
-            else:
-                calls = callees(pyfunc, entry["sig"])
+                return calls
+            say(f"typing {name}")
+            return callees(pyfunc, entry["sig"])
         except Exception as exc:  # noqa: BLE001 - one kernel must not stop the rest
             errors.append(f"{name}: front end failed: {type(exc).__name__}: {exc}")
-            calls = []
-        for disp, argtypes in calls:
-            fm = disp.targetoptions.get("fastmath", False)
-            key = (disp.py_func, _fm_key(fm))
-            if key not in todo:
-                todo[key] = argtypes
-                callee_disp[key] = disp
-    # leaves first (the hot inner loops), then the kernels that call them
-    for pyfunc, entry in roots.items():
-        if entry["sig"] is None:
-            continue
-        for fm in sorted(entry["fastmath"], key=str):
-            todo.setdefault((pyfunc, _fm_key(fm)), entry["sig"])
-    for disp in callee_disp.values():
-        if disp.signatures:
-            object_mode.append(object_mode_report(disp))
-        elif disp.targetoptions.get("forceobj"):
-            object_mode.append(ObjectModeReport(_qualname(disp.py_func), (), (), True))
+            return []
+
+    for pyfunc in order:  # 2.
+        if pyfunc in callers and roots[pyfunc]["sig"] is not None and \
+                not over_budget(f"{_qualname(pyfunc)} (front end)"):
+            for disp, argtypes in front(pyfunc):
+                key = (disp.py_func, _fm_key(disp.targetoptions.get("fastmath", False)))
+                if key not in todo:
+                    todo[key] = argtypes
+                    if disp.signatures:
+                        object_mode.append(object_mode_report(disp))
+    for pyfunc in order:
+        entry = roots[pyfunc]
+        if entry["sig"] is not None and not entry["parallel"] and pyfunc not in callers:
+            for fm in entry["fastmath"]:
+                todo.setdefault((pyfunc, fm), entry["sig"])
     kernels = []
-    spent = 0.0
-    for (pyfunc, fm_key), argtypes in todo.items():
+    for (pyfunc, fm_key), argtypes in todo.items():  # 3.
         name = _qualname(pyfunc)
         fm = _fm_value(fm_key)
-        if rx is not None and not rx.search(name):
+        if (rx is not None and not rx.search(name)) or not _has_float(argtypes):
             continue
-        if spent >= budget_s:
-            skipped.append(f"{name} (fastmath={_plain(fm)}): over the {budget_s:g} s budget")
+        if over_budget(f"{name} (fastmath={_plain(fm)}, vectorisation)"):
             continue
         say(f"vectorisation of {name} (fastmath={_plain(fm)})")
         try:
-            rep = inspect_kernel(pyfunc, argtypes, fastmath=fm, name=name,
-                                 benchmarks=_serves(name),
-                                 expected_scalar=EXPECTED_SCALAR.get((name, fm)))
+            kernels.append(inspect_kernel(pyfunc, argtypes, fastmath=fm, name=name,
+                                          benchmarks=_serves(name),
+                                          expected_scalar=EXPECTED_SCALAR.get((name, fm_key))))
         except Exception as exc:  # noqa: BLE001
             errors.append(f"{name}: compile failed: {type(exc).__name__}: {exc}")
-            continue
-        spent += rep.seconds
-        kernels.append(rep)
+    for pyfunc in order:  # 4.
+        entry = roots[pyfunc]
+        if entry["parallel"] and pyfunc not in callers and entry["sig"] is not None and \
+                not over_budget(f"{_qualname(pyfunc)} (parallel diagnostics)"):
+            front(pyfunc)
     say("measuring the NRT allocation cost")
     cost = alloc_cost_ns()
     leak_series: list[GrowthSeries] = []
     if leaks:
         say("leak probes")
         leak_series = engine_leak_probes()
+    parallel_reports.sort(key=lambda r: r.kernel)
     return Diagnostics(numba.__version__, int(numba.config.NUMBA_NUM_THREADS),
                        llvm.get_host_cpu_name(), tuple(kernels), tuple(parallel_reports),
                        tuple(object_mode), cost, tuple(leak_series), tuple(skipped),

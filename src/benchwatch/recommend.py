@@ -250,12 +250,12 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
         owner, func = holders[-2], holders[-1]
         if not isinstance(owner, type):
             how = f"{method}(*params) x{repeats}"
-            target = lambda: [func(*values) for _ in range(repeats)]  # noqa: E731
+            target = lambda: [func(*values) for _ in range(repeats)]
         else:
             obj = owner()
             if method.startswith("track_") and hasattr(obj, "measure"):
                 how = "measure(*params): the workload behind the track_ figures"
-                target = lambda: obj.measure(*values)  # noqa: E731
+                target = lambda: obj.measure(*values)
             elif method.startswith("track_") and hasattr(obj, "setup_cache"):
                 how = "setup_cache(): the workload behind the track_ figures"
                 target = obj.setup_cache
@@ -263,10 +263,10 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
                 if hasattr(obj, "setup"):
                     obj.setup(*values)
                 if hasattr(obj, "teardown"):
-                    teardown = lambda: obj.teardown(*values)  # noqa: E731
+                    teardown = lambda: obj.teardown(*values)
                 how = f"setup(*params), then {method}(*params) x{repeats}"
                 bound = getattr(obj, method)
-                target = lambda: [bound(*values) for _ in range(repeats)]  # noqa: E731
+                target = lambda: [bound(*values) for _ in range(repeats)]
         try:
             prof.enable()
             try:
@@ -280,8 +280,9 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
             if teardown is not None:
                 try:
                     teardown()
-                except Exception:  # noqa: BLE001 - cleanup only
-                    pass
+                except Exception as exc:  # noqa: BLE001 - cleanup only; the profile stands
+                    print(f"benchwatch: warning: teardown of {benchmark} raised {exc!r}",
+                          file=sys.stderr)
     finally:
         try:
             sys.path.remove(str(root.parent))
@@ -406,13 +407,13 @@ def _diag_lines(d: Any) -> list[str]:
     serial = sum(1 for p in d.parallel for x in p.parfors if x.status == "serialised")
     not_conv = sum(len(p.prange_not_converted) for p in d.parallel)
     objs = [o.name for o in d.object_mode if o.object_signatures or o.forceobj]
-    lines = [f"numba diagnostics ({d.seconds:.1f} s, numba {d.numba_version}, {d.threads} "
-             f"threads, {d.cpu}):",
-             f"  vectorisation: {len(d.kernels)} kernels inspected, {vector} vectorised "
-             f"loops, {scalar} scalar floating-point loops",
-             f"  parallel: {len(d.parallel)} parallel kernels, "
-             f"{sum(len(p.parfors) for p in d.parallel)} parallel loops, {serial} serialised, "
-             f"{not_conv} prange loops not converted",
+    lines = [(f"numba diagnostics ({d.seconds:.1f} s, numba {d.numba_version}, {d.threads} "
+              f"threads, {d.cpu}):"),
+             (f"  vectorisation: {len(d.kernels)} kernels inspected, {vector} vectorised "
+              f"loops, {scalar} scalar floating-point loops"),
+             (f"  parallel: {len(d.parallel)} parallel kernels, "
+              f"{sum(len(p.parfors) for p in d.parallel)} parallel loops, {serial} serialised, "
+              f"{not_conv} prange loops not converted"),
              f"  object mode: {', '.join(objs) if objs else 'none'}"]
     if d.alloc_cost_ns:
         lines.append(f"  NRT allocate+free: {d.alloc_cost_ns[0]:.0f} ns (64 B), "
@@ -464,7 +465,7 @@ def render_text(result: Result) -> str:
 def render_markdown(result: Result) -> str:
     from .render import markdown as md
 
-    out = [f"## Recommendations\n", f"**{md.escape(headline(result))}**\n",
+    out = ["## Recommendations\n", f"**{md.escape(headline(result))}**\n",
            md.escape(_sla_line(result)) + "\n"]
     out += [f"> {md.escape(n)}\n" for n in result.notes]
     recs = result.recommendations
