@@ -98,4 +98,5 @@ def test_unavailable_mode_says_so(tmp_path):
     prepare_cached_venv(ROOT, temp)
     run = run_action(ROOT, ROOT, temp, {"mode": "abtest", "machine": "box"}, _env(tmp_path))
     assert run.returncode == 2
-    assert "mode 'abtest' is not available in this version of the action" in run.stderr()
+    assert ("mode 'abtest' is not available in this version of the action; run "
+            "`benchwatch abtest` on the runner itself" in run.stderr())

@@ -310,8 +310,11 @@ def mode_backfill(inputs: dict[str, str]) -> int:
 
 
 def mode_not_yet(inputs: dict[str, str]) -> int:
+    command = {"abtest": "benchwatch abtest", "configs": "benchwatch configs compare"}.get(
+        inputs["mode"])
+    hint = f"; run `{command}` on the runner itself" if command else ""
     raise UserError(f"mode '{inputs['mode']}' is not available in this version of the "
-                    "action (the experiments arrive later); use pr, main, nightly or backfill")
+                    f"action{hint}; use pr, main, nightly or backfill")
 
 
 def mode_nightly(inputs: dict[str, str]) -> int:
