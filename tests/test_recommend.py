@@ -140,8 +140,12 @@ def test_object_mode_dispatcher():
     [rec] = bottlenecks.numba_findings(nd.Diagnostics("x", 2, "cpu", object_mode=(rep,)))
     assert rec.impact_low_pct == pytest.approx(
         100 * (1 - max(rep.times_nopython) / min(rep.times_object)))
-    fine = nd.object_mode_report(numba.njit(total), None)
-    assert fine.object_signatures == () and not fine.forceobj
+    compiled = numba.njit(total)
+    compiled(*args)
+    fine = nd.object_mode_report(compiled, args)
+    assert fine.signatures == ("(array(float64, 1d, C))",)
+    assert fine.object_signatures == () and not fine.forceobj and fine.times_object == ()
+    assert bottlenecks.numba_findings(nd.Diagnostics("x", 2, "cpu", object_mode=(fine,))) == []
 
 
 SYNTHETIC_IR = """\
@@ -335,6 +339,20 @@ def test_profile_a_time_benchmark_and_a_measure_workload(tmp_path):
     assert "tinybench" not in sys.modules  # the import was undone
 
 
+def test_offenders_one_per_workload():
+    cls = "allocation.AllocateLatency"
+    rows = tuple(Row(f"{cls}.{m}", ("10",), "m", "e", "c", 0, 1.0, "ns")
+                 for m in ("track_latency_p99_ns", "track_cpu_percent"))
+    rows += (Row("simd.DotProduct.time_dot_simd", ("64",), "m", "e", "c", 0, 1e-6),)
+    ev = (Evidence(f"{cls}.track_latency_p99_ns", ("10",), 1.0, "ns"),
+          Evidence(f"{cls}.track_cpu_percent", ("10",), 1.0, "%"),
+          Evidence("engine.kernels._dot", (), 0.0, "x"),  # not a measured benchmark
+          Evidence("simd.DotProduct.time_dot_simd", ("64",), 1e-6, "seconds"))
+    rec = Recommendation("r:x", "r", "c", "high", "t", ev, "a", None, None)
+    assert recommend.offenders([rec], MetricSet(rows), 3) == [
+        (f"{cls}.track_latency_p99_ns", ("10",)), ("simd.DotProduct.time_dot_simd", ("64",))]
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -347,6 +365,28 @@ def sample_result(profile=()):
         action="Shard the state.", impact_low_pct=133.333, impact_high_pct=233.333)
     return recommend.Result({"results_dir": "r", "commit": "ab" * 20, "machine": "box",
                              "env": "e"}, (rec,), None, tuple(profile))
+
+
+@pytest.mark.parametrize("low, high, text", [
+    (99.996, 99.999, "99.9%"), (5.2, 13.4, "5-13%"), (0.04, 0.3, "0.0-0.3%"),
+    (60.0, 60.0, "60%"), (None, None, "unknown"), (133.3, 233.3, "133-233%")])
+def test_impact_wording(low, high, text):
+    rec = Recommendation("r:x", "r", "c", "low", "t", (), "a", low, high)
+    assert recommend._impact(rec) == text
+
+
+def test_profile_evidence_is_the_largest_own_times():
+    fns = (recommend.ProfiledFunction("m.py:1(outer)", 1, 0.30, 0.001),
+           recommend.ProfiledFunction("<built-in method kernel>", 10, 0.25, 0.25),
+           recommend.ProfiledFunction("m.py:9(glue)", 10, 0.04, 0.03),
+           recommend.ProfiledFunction("m.py:5(tiny)", 10, 0.01, 0.01))
+    prof = recommend.Profile("b.C.track_x", ("1",), "measure", 0.3, fns)
+    rec = Recommendation("r:x", "r", "c", "high", "t",
+                         (Evidence("b.C.track_x", ("1",), 1.0, "ns"),), "a", None, None)
+    [out] = recommend._with_profile([rec], [prof])
+    assert [(e.benchmark, e.figure, e.unit) for e in out.evidence[1:]] == [
+        ("<built-in method kernel>", 250.0, "ms own time"), ("m.py:9(glue)", 30.0, "ms own time"),
+        ("m.py:5(tiny)", 10.0, "ms own time")]
 
 
 def test_text_rendering():
@@ -493,7 +533,7 @@ def test_command_on_a_gate_report(tmp_path, capsys, monkeypatch):
                              "markdown")
     assert code == 0, err
     assert "SLAs: the gate report's SLA checks: 1 checks, 1 failed" in out.replace("\\", "")
-    assert ("### 1. alloc\\: max\\_latency\\_p99 is 250 us, limit 100 us \\(\\+150% over\\)"
+    assert ("### 1. alloc\\: max\\_latency\\_p99 is 250 us, limit 100 us \\(2\\.5x the limit\\)"
             in out)
 
 

@@ -222,6 +222,29 @@ def _split_label(label: str) -> tuple[str, tuple[str, ...]]:
     return label, ()
 
 
+def _times(ratio: float) -> str:
+    """``2.5x``, ``682x``, ``249,090x``."""
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+
+
+def _over(gap_pct: float) -> str:
+    """``+35% over``; from twice the limit on, ``12x the limit``."""
+    if not math.isfinite(gap_pct):
+        return "no finite limit"
+    if gap_pct >= 100:
+        return f"{_times(gap_pct / 100 + 1)} the limit"
+    return f"+{gap_pct:.0f}% over"
+
+
+def _short(gap_pct: float) -> str:
+    """``25% short``; from half the target down, ``the target is 12x``."""
+    if not math.isfinite(gap_pct):
+        return "nothing measured"
+    if gap_pct >= 100:
+        return f"the target is {_times(gap_pct / 100 + 1)}"
+    return f"{gap_pct:.0f}% short"
+
+
 def _by_priority(value: float, high: float, medium: float) -> str:
     if value >= high:
         return "high"
@@ -348,11 +371,9 @@ def sla_breaches(checks: Sequence[Any], metrics: MetricSet | None = None) -> lis
         out.append(Recommendation(
             id=f"sla.{c.criterion}:{c.entry}", rule=f"sla.{c.criterion}", category=category,
             priority=_by_priority(gap, 50, 10),
-            title=f"{c.entry}: {c.criterion} is {what}, limit {fmt_figure(lim, unit)} "
-                  f"({'+' if math.isfinite(gap) else ''}{gap:.0f}% over)"
-                  if direction == "max" else
-                  f"{c.entry}: {c.criterion} is {what}, needs {fmt_figure(lim, unit)} "
-                  f"({gap:.0f}% short)",
+            title=f"{c.entry}: {c.criterion} is {what}, "
+                  + (f"limit {fmt_figure(lim, unit)} ({_over(gap)})" if direction == "max"
+                     else f"needs {fmt_figure(lim, unit)} ({_short(gap)})"),
             evidence=tuple(evidence), action=action, impact_low_pct=need,
             impact_high_pct=high))
     return out
@@ -388,30 +409,40 @@ def nrt_allocations(metrics: MetricSet, *, max_per_op: float = MAX_ALLOCS_PER_OP
         if r.value > max_per_op:
             flagged.setdefault(r.benchmark, []).append(r)
     for bench, rows in sorted(flagged.items()):
-        rows.sort(key=lambda r: (-r.value, r.params))
-        evidence = []
-        shares: list[tuple[float, float]] = []
+        shares: dict[tuple[str, ...], tuple[float, float, Row]] = {}
         for r in rows:
-            evidence.append(Evidence(r.benchmark, r.params, r.value, "allocations/call",
-                                     f"bound {max_per_op:g}"))
             p50 = metrics.sibling(r, "track_latency_p50_ns")
             if alloc_cost_ns is not None and p50 is not None and p50.value > 0:
-                lo = min(100.0, 100 * r.value * alloc_cost_ns[0] / p50.value)
-                hi = min(100.0, 100 * r.value * alloc_cost_ns[1] / p50.value)
-                shares.append((lo, hi))
+                shares[r.params] = (min(100.0, 100 * r.value * alloc_cost_ns[0] / p50.value),
+                                    min(100.0, 100 * r.value * alloc_cost_ns[1] / p50.value),
+                                    p50)
+        # the combinations where allocating weighs most (or the most allocations) first
+        rows.sort(key=lambda r: (-shares[r.params][1] if r.params in shares else 0.0,
+                                 -r.value, r.params))
+        worst = rows[0]
+        evidence = []
+        for r in rows[:3]:
+            evidence.append(Evidence(r.benchmark, r.params, r.value, "allocations/call",
+                                     f"bound {max_per_op:g}"))
+            if r.params in shares:
+                lo, hi, p50 = shares[r.params]
                 evidence.append(Evidence(p50.benchmark, p50.params, p50.value, "ns",
                                          f"median call; allocating takes {lo:.1f}-{hi:.1f}% "
                                          "of it"))
-        worst = rows[0]
+        if len(rows) > 3:
+            evidence.append(Evidence(bench, (), float(len(rows)), "combinations",
+                                     f"{len(rows)} parameter combinations over the bound, "
+                                     "the 3 where allocating weighs most shown"))
         if shares:
-            lo, hi = max(s[0] for s in shares), max(s[1] for s in shares)
+            lo = max(v[0] for v in shares.values())
+            hi = max(v[1] for v in shares.values())
             evidence.append(Evidence("numba NRT", (), alloc_cost_ns[0], "ns",
                                      "measured allocate+free of a 64-byte block; "
                                      f"{alloc_cost_ns[1]:.0f} ns for 4 KiB"))
             priority = _by_priority(hi, 20, 5)
         else:
             lo = hi = None
-            priority = _by_priority(worst.value, 10, 2)
+            priority = _by_priority(max(r.value for r in rows), 10, 2)
         values = measured[bench]
         constant = len(values) >= 2 and max(values) - min(values) < 1e-9
         if constant:
@@ -606,11 +637,15 @@ def compile_dominance(metrics: MetricSet, *, calls: int = CALLS_PER_PROCESS,
     at the slowest call; high, at the fastest.
     """
     out = []
-    compiles = [r for r in metrics.rows if r.ok and r.type == "timeraw"
-                and "compile" in r.benchmark.rpartition(".")[2]]
+    # by method name: asv's benchmarks.json files timeraw_ benchmarks under type "time"
+    def method(r: Row) -> str:
+        return r.benchmark.rpartition(".")[2]
+
+    compiles = [r for r in metrics.rows if r.ok and method(r).startswith("timeraw_")
+                and "compile" in method(r)]
     for comp in sorted(compiles, key=lambda r: r.label()):
         family = comp.benchmark.split(".", 1)[0]
-        calls_rows = [r for r in metrics.rows if r.ok and r.type == "time"
+        calls_rows = [r for r in metrics.rows if r.ok and method(r).startswith("time_")
                       and r.benchmark.split(".", 1)[0] == family and r.value > 0]
         if not calls_rows:
             continue

@@ -651,9 +651,12 @@ def object_mode_report(disp: Any, args: Sequence[Any] | None = None,
                        repeats: int = 5, name: str | None = None) -> ObjectModeReport:
     """Object-mode signatures of a dispatcher; with ``args``, the call timed as it is
     and as ``njit`` of the same Python function (median of ``repeats`` runs each)."""
-    sigs = tuple(str(s) for s in disp.signatures)
-    nopy = {str(s) for s in getattr(disp, "nopython_signatures", [])}
-    objs = tuple(s for s in sigs if s not in nopy)
+    # numba's own test (``Dispatcher.nopython_signatures``): an overload compiled in
+    # object mode says so in its compile result
+    overloads = list(disp.overloads.items())
+    sigs = tuple("(" + ", ".join(str(t) for t in sig) + ")" for sig, _ in overloads)
+    objs = tuple(text for text, (_, cres) in zip(sigs, overloads)
+                 if getattr(cres, "objectmode", False))
     forceobj = bool(disp.targetoptions.get("forceobj", False))
     t_obj: tuple[float, ...] = ()
     t_nopy: tuple[float, ...] = ()

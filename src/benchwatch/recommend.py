@@ -306,14 +306,17 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
 
 
 def offenders(recs: Sequence[Recommendation], metrics: MetricSet, n: int) -> list[tuple[str, tuple]]:
-    """The first ``n`` distinct measured benchmarks the findings name, in rank order."""
+    """The first ``n`` measured benchmarks the findings name, in rank order, one per
+    class and parameters: the ``track_`` methods of one class share one workload."""
     out: list[tuple[str, tuple]] = []
+    seen: set[tuple[str, tuple]] = set()
     for rec in recs:
         for ev in rec.evidence:
-            key = (ev.benchmark, ev.params)
-            if key in out or metrics.get(*key) is None:
+            workload = (ev.benchmark.rpartition(".")[0], ev.params)
+            if workload in seen or metrics.get(ev.benchmark, ev.params) is None:
                 continue
-            out.append(key)
+            seen.add(workload)
+            out.append((ev.benchmark, ev.params))
             if len(out) >= n:
                 return out
     return out
@@ -330,9 +333,11 @@ def _with_profile(recs: list[Recommendation], profiles: Sequence[Profile]) -> li
             p = by_key.get((ev.benchmark, ev.params))
             if p is None:
                 continue
-            for f in p.top[1:4]:  # the first is the benchmark's own entry point
-                extra.append(Evidence(f.function, (), f.cumulative_s * 1e3, "ms cumulative",
-                                      f"cProfile of {p.label()} ({p.how})"))
+            # where the time is spent: the largest own times among the costliest calls
+            for f in sorted(p.top, key=lambda f: -f.own_s)[:3]:
+                extra.append(Evidence(f.function, (), f.own_s * 1e3, "ms own time",
+                                      f"cProfile of {p.label()}: {f.ncalls} calls, "
+                                      f"{f.cumulative_s * 1e3:.1f} ms cumulative"))
             by_key.pop((ev.benchmark, ev.params))
         out.append(replace(rec, evidence=rec.evidence + tuple(extra)) if extra else rec)
     return out
@@ -365,13 +370,21 @@ def recommend(metrics: MetricSet | None, source: dict[str, Any], *, checks: Sequ
 # ---------------------------------------------------------------- rendering
 
 
+def _pct(v: float) -> str:
+    """A percentage without rounding 99.99 up to 100 (a reduction of 100 % would mean
+    the figure disappears)."""
+    if 99 <= v < 100:
+        return f"{math.floor(v * 10) / 10:.1f}"
+    return f"{v:.0f}" if v >= 1 else f"{v:.1f}"
+
+
 def _impact(rec: Recommendation) -> str:
     lo, hi = rec.impact_low_pct, rec.impact_high_pct
     if lo is None or hi is None:
         return "unknown"
-    if abs(hi - lo) < 0.05:
-        return f"{lo:.0f}%" if lo >= 1 else f"{lo:.1f}%"
-    return f"{lo:.0f}-{hi:.0f}%" if hi >= 1 else f"{lo:.1f}-{hi:.1f}%"
+    if _pct(lo) == _pct(hi):
+        return f"{_pct(lo)}%"
+    return f"{_pct(lo)}-{_pct(hi)}%"
 
 
 def _evidence_line(ev: Evidence) -> str:
