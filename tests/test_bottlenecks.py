@@ -181,6 +181,16 @@ def test_throughput_falling_with_more_threads():
     assert "30% of ideal throughput at concurrency 8" in rec.title
 
 
+def test_scaling_evidence_carries_the_cpu_figures():
+    cpu = "allocation.BatchThroughput.track_cpu_percent"
+    rows = [row(BT, [100, 1], 50_000, "ops/s"), row(BT, [100, 8], 30_000, "ops/s"),
+            row(cpu, [100, 1], 48.5, "%"), row(cpu, [100, 8], 51.0, "%")]
+    [rec] = b.thread_scaling(MetricSet(tuple(rows), AXES), cores=2)
+    assert rec.evidence[0].note == ("concurrency 1; ideal 50,000 ops/s on 2 cores; CPU 48.5% "
+                                    "of the machine")
+    assert rec.evidence[1].note.endswith("; CPU 51.0% of the machine")
+
+
 def test_threads_adding_little_is_medium():
     rows = [row(BT, [100, 1], 50_000, "ops/s"), row(BT, [100, 4], 60_000, "ops/s")]
     [rec] = b.thread_scaling(MetricSet(tuple(rows), AXES), cores=2)

@@ -480,7 +480,9 @@ def thread_scaling(metrics: MetricSet, *, cores: int,
     parameter, and each combination of its other parameters, the lowest concurrency
     c0 with throughput T0 is the base. Ideal throughput at c is
     ``T0 * min(c, cores) / min(c0, cores)``: linear until the cores run out, flat
-    after. Efficiency = measured / ideal. The curve's worst point is flagged when its
+    after (each caller is assumed to keep one core busy; a kernel that is parallel
+    inside already uses more, which the CPU figures in the evidence show). Efficiency =
+    measured / ideal. The curve's worst point is flagged when its
     efficiency is below ``min_efficiency``. One recommendation per benchmark, for its
     worst curve. Priority: efficiency < 0.5 high (on a 2-core box: more threads gave
     *less* than one thread), else medium.
@@ -514,11 +516,14 @@ def thread_scaling(metrics: MetricSet, *, cores: int,
         if worst is None:
             continue
         eff, c, r, ideal, c0, base, pts = worst
-        evidence = [Evidence(p.benchmark, p.params, p.value, "ops/s",
-                             f"concurrency {x:g}; ideal "
-                             f"{fmt_figure(base.value * min(x, cores) / min(c0, cores), 'ops/s')}"
-                             f" on {cores} cores")
-                    for x, p in pts]
+        evidence = []
+        for x, p in pts:
+            cpu = metrics.sibling(p, "track_cpu_percent")
+            evidence.append(Evidence(
+                p.benchmark, p.params, p.value, "ops/s",
+                f"concurrency {x:g}; ideal "
+                f"{fmt_figure(base.value * min(x, cores) / min(c0, cores), 'ops/s')} on "
+                f"{cores} cores" + (f"; CPU {cpu.value:.1f}% of the machine" if cpu else "")))
         evidence.append(Evidence(r.benchmark, r.params, eff * 100, "% of ideal",
                                  f"worst point; {n_bad} of {n_groups} curves below "
                                  f"{min_efficiency:.0%}"))
@@ -925,11 +930,13 @@ def numba_findings(diag: Diagnostics, metrics: MetricSet | None = None,
             title=f"{k.name}: {len(scalar)} floating-point loop(s) not vectorised ({where})",
             evidence=tuple(ev),
             action=(f"LLVM left {len(scalar)} innermost loop(s) of {k.name} scalar "
-                    f"({'; '.join(reasons) or 'see the loop notes'}). Make the innermost "
-                    "loop run over independent elements (accumulate several outputs at "
-                    "once, as the dense layers do), or allow reassociation for that "
-                    "reduction (fastmath={'reassoc', 'contract'}) where bit-exact order is "
-                    "not needed; check the result with inspect_asm (packed vfmadd...ps)."),
+                    f"({'; '.join(reasons) or 'see the loop notes'}). Give the innermost "
+                    "loop independent lanes on contiguous data (a short inner loop over "
+                    "several outputs or columns, which LLVM packs into vector registers, "
+                    "instead of separate scalar accumulators or one running sum), or allow "
+                    "reassociation for that reduction (fastmath={'reassoc', 'contract'}) "
+                    "where bit-exact summation order is not needed. Check with inspect_asm "
+                    "(packed vmulps/vfmadd...ps) and the benchmark before keeping it."),
             impact_low_pct=lo, impact_high_pct=hi))
     return out
 
