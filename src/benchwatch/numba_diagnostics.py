@@ -1026,10 +1026,8 @@ def _fm_value(fm: Any) -> Any:
     return set(fm) if isinstance(fm, frozenset) else fm
 
 
-def enable_nrt_stats() -> bool:
-    """Turn on numba's NRT statistics if numba is not imported yet; whether they are on."""
+def enable_nrt_stats() -> None:
+    """Turn numba's NRT statistics on for this process, if numba is not imported yet
+    (numba reads ``NUMBA_NRT_STATS`` once, at import); an explicit setting wins."""
     if "numba" not in sys.modules:
         os.environ.setdefault("NUMBA_NRT_STATS", "1")
-    return nrt_live_blocks() is not None if "numba" in sys.modules else \
-        os.environ.get("NUMBA_NRT_STATS") == "1"
-

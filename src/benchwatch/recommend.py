@@ -593,7 +593,8 @@ def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--no-diagnostics", action="store_true",
                    help="skip the numba diagnostics of the engine's kernels")
     d.add_argument("--diagnostics-budget", type=float, default=30.0, metavar="SECONDS",
-                   help="compile time the diagnostics may spend (default: 30)")
+                   help="wall time the numba diagnostics may spend; the rest is listed "
+                        "as skipped (default: 30)")
     d.add_argument("--kernels", metavar="REGEX",
                    help="inspect only kernels whose module.function matches")
     d.add_argument("--profile", nargs="?", type=int, const=3, default=0, metavar="N",
@@ -644,6 +645,8 @@ def run_cli(args: argparse.Namespace) -> int:
         numba_diagnostics.enable_nrt_stats()  # before anything imports numba
     notes: list[str] = []
     bench_dir = _benchmark_dir(args)
+    if args.profile and bench_dir is None:
+        raise UserError("--profile needs the benchmark directory: pass --benchmark-dir DIR")
     checks: list = []
     sla_source = None
     if args.report is not None:
@@ -685,8 +688,6 @@ def run_cli(args: argparse.Namespace) -> int:
                 budget_s=args.diagnostics_budget, kernel_filter=args.kernels, progress=say)
         except ImportError as exc:
             notes.append(f"numba diagnostics skipped: the engine cannot be imported ({exc})")
-    if args.profile and bench_dir is None:
-        raise UserError("--profile needs the benchmark directory: pass --benchmark-dir DIR")
     result = recommend(
         metrics, source, checks=checks, sla_source=sla_source, diagnostics=diagnostics,
         cores=cores, benchmark_dir=bench_dir, profile_n=args.profile, notes=notes,
