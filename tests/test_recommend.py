@@ -554,4 +554,4 @@ def test_report_that_is_not_json_names_the_line(tmp_path, capsys):
     path = tmp_path / "gate.json"
     path.write_text('{"kind": "gate",\n "base": }')
     code, _, err = run_cli(capsys, "--report", str(path), "--no-diagnostics")
-    assert code == 2 and f"{path}:2: report is not JSON" in err
+    assert code == 2 and f"{path}: report is not JSON" in err and "line 2" in err

@@ -222,27 +222,16 @@ def _split_label(label: str) -> tuple[str, tuple[str, ...]]:
     return label, ()
 
 
-def _times(ratio: float) -> str:
-    """``2.5x``, ``682x``, ``249,090x``."""
-    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
-
-
-def _over(gap_pct: float) -> str:
-    """``+35% over``; from twice the limit on, ``12x the limit``."""
+def _gap_words(gap_pct: float, direction: str) -> str:
+    """How far off a limit is: ``+35% over`` / ``25% short``, and from a factor of two
+    on ``12x the limit`` / ``the target is 12x`` (a 24,908,894 % gap reads badly)."""
     if not math.isfinite(gap_pct):
-        return "no finite limit"
-    if gap_pct >= 100:
-        return f"{_times(gap_pct / 100 + 1)} the limit"
-    return f"+{gap_pct:.0f}% over"
-
-
-def _short(gap_pct: float) -> str:
-    """``25% short``; from half the target down, ``the target is 12x``."""
-    if not math.isfinite(gap_pct):
-        return "nothing measured"
-    if gap_pct >= 100:
-        return f"the target is {_times(gap_pct / 100 + 1)}"
-    return f"{gap_pct:.0f}% short"
+        return "no finite limit" if direction == "max" else "nothing measured"
+    if gap_pct < 100:
+        return f"+{gap_pct:.0f}% over" if direction == "max" else f"{gap_pct:.0f}% short"
+    ratio = gap_pct / 100 + 1
+    times = f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+    return f"{times} the limit" if direction == "max" else f"the target is {times}"
 
 
 def _by_priority(value: float, high: float, medium: float) -> str:
@@ -372,8 +361,8 @@ def sla_breaches(checks: Sequence[Any], metrics: MetricSet | None = None) -> lis
             id=f"sla.{c.criterion}:{c.entry}", rule=f"sla.{c.criterion}", category=category,
             priority=_by_priority(gap, 50, 10),
             title=f"{c.entry}: {c.criterion} is {what}, "
-                  + (f"limit {fmt_figure(lim, unit)} ({_over(gap)})" if direction == "max"
-                     else f"needs {fmt_figure(lim, unit)} ({_short(gap)})"),
+                  + ("limit" if direction == "max" else "needs")
+                  + f" {fmt_figure(lim, unit)} ({_gap_words(gap, direction)})",
             evidence=tuple(evidence), action=action, impact_low_pct=need,
             impact_high_pct=high))
     return out

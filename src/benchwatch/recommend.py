@@ -117,21 +117,12 @@ def rows_from_report(doc: Any, machine: str | None = None) -> tuple[list, str]:
 
 
 def read_report(path: Path) -> Any:
-    """A gate/compare JSON report, type-checked by ``report.from_dict``."""
-    import json
+    """A gate/compare JSON report, read and type-checked the way the site reads them
+    (``site.build.load_reports``, which uses ``report.from_dict``)."""
+    from .site.build import load_reports
 
-    from .report import from_dict
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read report ({exc.strerror})", path=str(path)) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"report is not JSON ({exc.msg})", path=str(path),
-                        line=exc.lineno) from None
-    return from_dict(doc, str(path))
+    [(_, doc)] = load_reports([path])
+    return doc
 
 
 def one_commit(rows: Sequence[Any], commit: str | None, repo: Path | None,
