@@ -555,3 +555,29 @@ def test_report_that_is_not_json_names_the_line(tmp_path, capsys):
     path.write_text('{"kind": "gate",\n "base": }')
     code, _, err = run_cli(capsys, "--report", str(path), "--no-diagnostics")
     assert code == 2 and f"{path}: report is not JSON" in err and "line 2" in err
+
+
+def test_the_site_experiments_page_reads_the_real_report(tmp_path, capsys):
+    """The command's own JSON feeds the site's Experiments page: high priority first,
+    each finding with its evidence and its impact range."""
+    from benchwatch.site import experiments
+
+    d = results_dir(tmp_path)
+    suites = tmp_path / "suites.yaml"
+    suites.write_text(SUITES)
+    out_file = tmp_path / "rec.json"
+    code, _, err = run_cli(capsys, "--results-dir", str(d), "--no-diagnostics", "--suite",
+                           "tiny", "--config", str(suites), "--cores", "2", "--format",
+                           "json", "--output", str(out_file))
+    assert code == 0, err
+    [(name, doc)] = experiments.load([out_file])
+    ctx, _ = experiments.page([(name, doc)])
+    [rec] = ctx["recommends"]
+    assert [f["title"] for f in rec["findings"]] == sorted(
+        (r["title"] for r in doc["recommendations"]))  # both high: by title
+    p99 = next(f for f in rec["findings"] if f["title"]
+               == next(r["title"] for r in doc["recommendations"]
+                       if r["rule"] == "sla.max_latency_p99"))
+    assert p99["priority"] == "high" and p99["impact"] == "60% to 80%"
+    assert len(p99["evidence"]) == len(next(r["evidence"] for r in doc["recommendations"]
+                                            if r["rule"] == "sla.max_latency_p99"))

@@ -44,7 +44,8 @@ Run 'benchwatch COMMAND --help' for a command's options.
 
 #: Modules that add a subcommand, in the order ``--help`` lists them.
 COMMAND_MODULES = ("cli_config", "run", "continuous", "compare", "gate", "changes", "trends",
-                   "baselines", "calibrate", "gha", "results_branch", "comment", "site.build")
+                   "baselines", "calibrate", "gha", "results_branch", "comment", "site.build",
+                   "abtest", "configs_compare", "recommend")
 
 
 class _Parser(argparse.ArgumentParser):
