@@ -5,7 +5,8 @@
 #   2. run the ci-fast suite with asv over the last commits (DEMO_RANGE, default HEAD~2..HEAD:
 #      HEAD~1 and HEAD), each built in asv's own environment under .asv/env;
 #   3. gate HEAD~1 -> HEAD on those results and print the verdict;
-#   4. build the history site (benchwatch site build);
+#   4. find bottlenecks in HEAD's results (benchwatch recommend) and build the history site
+#      (benchwatch site build) with the gate report and the recommendations;
 #   5. print where to open it.
 #
 # A failed gate or SLA is reported and the demo goes on: it shows what the tools say. It
@@ -74,12 +75,21 @@ mkdir -p "$(dirname "$report")"
 "$bin/benchwatch" gate "$base" "$head" --results-dir "$results" --repo . \
   --suite "$suite" --env "$env" --format json --output "$report" || [[ $? -eq 1 ]]
 
-# ---- 4. site
-step 4 "site: benchwatch site build --results-dir $results --out $out"
+# ---- 4. recommendations and the site
+step 4 "site: benchwatch recommend, then benchwatch site build --results-dir $results --out $out"
+recommend="build/demo/recommend.json"
+experiment=()
+if "$bin/benchwatch" recommend --results-dir "$results" --suite "$suite" --env "$env" \
+     --format json --output "$recommend"; then
+  "$bin/python" -c 'import json, sys; n = len(json.load(open(sys.argv[1]))["recommendations"]); print(f"recommend: {n} finding" + ("s" if n != 1 else "") + f" in {sys.argv[1]}; the Experiments page lists them")' "$recommend"
+  experiment=(--experiment "$recommend")
+else
+  echo "recommend failed (see above); the site is built without it" >&2
+fi
 site_built=0
 if "$bin/benchwatch" site build --help >/dev/null 2>&1; then
   "$bin/benchwatch" site build --results-dir "$results" --repo . --suite "$suite" \
-    --report "$report" --out "$out" \
+    --report "$report" "${experiment[@]}" --out "$out" \
     || die "benchwatch site build failed (see above)"
   site_built=1
 else
@@ -91,6 +101,6 @@ step 5 "done in $(( $(date +%s) - t0 ))s"
 echo "results:  $root/$results"
 if [[ $site_built -eq 1 ]]; then
   echo "site:     file://$root/$out/index.html"
-  echo "serve it: $bin/benchwatch site serve --results-dir $results --repo . --suite $suite --report $report"
+  echo "serve it: $bin/benchwatch site serve --results-dir $results --repo . --suite $suite --report $report ${experiment[*]}"
   echo "          (then open http://127.0.0.1:8000/)"
 fi
