@@ -16,6 +16,7 @@ package may set variables such as ``NUMBA_NRT_STATS`` for its own runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -46,17 +47,32 @@ def discover(benchmark_dir: Path) -> list[str]:
             f"benchmark directory name {package!r} is not a Python identifier; "
             "asv imports it as a package", path=str(shown))
 
-    # Another directory with the same basename (say, a test fixture named like the
-    # real one) may already be imported; set it aside so each call sees its own files.
+    names: list[str] = []
+    with importable(root):
+        for relname in _module_names(root):
+            module = _import(package, relname, shown)
+            names.extend(_benchmarks_in(module, relname))
+    return sorted(set(names))
+
+
+@contextlib.contextmanager
+def importable(benchmark_dir: Path) -> Iterator[str]:
+    """Make the benchmark directory importable as asv imports it (its parent on
+    ``sys.path``), yield its package name, and undo afterwards what the imports changed
+    in ``sys.path``, ``sys.modules`` and ``os.environ``.
+
+    Another directory with the same basename (say, a test fixture named like the real
+    one) may already be imported; it is set aside so each use sees its own files, and
+    put back at the end.
+    """
+    root = Path(benchmark_dir).resolve()
+    package = root.name
     saved = _pop_package(package)
     saved_environ = dict(os.environ)
     sys.path.insert(0, str(root.parent))
     importlib.invalidate_caches()
     try:
-        names: list[str] = []
-        for relname in _module_names(root):
-            module = _import(package, relname, shown)
-            names.extend(_benchmarks_in(module, relname))
+        yield package
     finally:
         try:
             sys.path.remove(str(root.parent))
@@ -65,7 +81,6 @@ def discover(benchmark_dir: Path) -> list[str]:
         _pop_package(package)
         sys.modules.update(saved)
         _restore_environ(saved_environ)
-    return sorted(set(names))
 
 
 def _pop_package(package: str) -> dict[str, ModuleType]:

@@ -212,7 +212,6 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
     run in a fresh interpreter and are not profiled.
     """
     import cProfile
-    import importlib
     import pstats
 
     from . import benchmarks_index as bi
@@ -222,16 +221,10 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
     if method.startswith("timeraw_"):
         return Profile(benchmark, tuple(params), "-", 0.0, (),
                        "timeraw benchmarks run in a fresh interpreter; not profiled here")
-    root = Path(benchmark_dir).resolve()
-    package = root.name
-    saved = bi._pop_package(package)
-    saved_environ = dict(os.environ)
-    sys.path.insert(0, str(root.parent))
-    importlib.invalidate_caches()
     prof = cProfile.Profile()
     how = ""
     teardown = None
-    try:
+    with bi.importable(benchmark_dir) as package:
         try:
             values = [_literal(p) for p in params]
             holders = _holders(package, benchmark)
@@ -274,14 +267,6 @@ def profile_benchmark(benchmark_dir: Path, benchmark: str, params: Sequence[str]
                 except Exception as exc:  # noqa: BLE001 - cleanup only; the profile stands
                     print(f"benchwatch: warning: teardown of {benchmark} raised {exc!r}",
                           file=sys.stderr)
-    finally:
-        try:
-            sys.path.remove(str(root.parent))
-        except ValueError:  # pragma: no cover
-            pass
-        bi._pop_package(package)
-        sys.modules.update(saved)
-        bi._restore_environ(saved_environ)
     stats = pstats.Stats(prof)
     entries = []
     for (file, line, name), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]

@@ -78,20 +78,11 @@ class Selection:
 def benchmark_params(benchmark_dir: Path) -> dict[str, BenchParams]:
     """Every benchmark's param names and value reprs, found by importing the modules
     the way ``benchmarks_index.discover`` (and asv) does; nothing is run."""
-    import importlib
-    import os
-
     from . import benchmarks_index as bi
 
     names = bi.discover(benchmark_dir)
-    root = Path(benchmark_dir).resolve()
-    package = root.name
-    saved = bi._pop_package(package)
-    saved_environ = dict(os.environ)
-    sys.path.insert(0, str(root.parent))
-    importlib.invalidate_caches()
     out: dict[str, BenchParams] = {}
-    try:
+    with bi.importable(benchmark_dir) as package:
         for name in names:
             holders = _holders(package, name)
             func, owner = holders[-1], holders[-2]
@@ -105,14 +96,6 @@ def benchmark_params(benchmark_dir: Path) -> dict[str, BenchParams]:
             pnames = list(pnames) + [f"param{i + 1}" for i in range(len(pnames), len(params))]
             out[name] = BenchParams(tuple(pnames[:len(params)]),
                                     tuple(tuple(_asv_repr(v) for v in axis) for axis in params))
-    finally:
-        try:
-            sys.path.remove(str(root.parent))
-        except ValueError:  # pragma: no cover
-            pass
-        bi._pop_package(package)
-        sys.modules.update(saved)
-        bi._restore_environ(saved_environ)
     return out
 
 
