@@ -1224,15 +1224,9 @@ def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _read_asv_conf(path: Path) -> dict[str, Any]:
-    from .run import strip_json_comments
+    from .run import read_asv_conf
 
-    try:
-        conf = json.loads(strip_json_comments(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read asv config ({exc})", path=str(path)) from None
-    if not isinstance(conf, dict):
-        raise UserError("asv config is not a JSON object", path=str(path))
-    return conf
+    return read_asv_conf(path)
 
 
 def run_cli(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ project's git repository.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,16 +38,13 @@ def add_arguments(p: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS
 
 def default_results_dir(start: Path | None = None) -> Path:
     """``results_dir`` of the nearest ``asv.conf.json``, relative to that file."""
-    from .run import find_asv_conf, strip_json_comments
+    from .run import find_asv_conf, read_asv_conf
 
     try:
         conf_path = find_asv_conf(start)
     except UserError:
         raise UserError("no asv.conf.json here or above; pass --results-dir DIR") from None
-    try:
-        conf = json.loads(strip_json_comments(conf_path.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read asv config ({exc})", path=str(conf_path)) from None
+    conf = read_asv_conf(conf_path)
     return (conf_path.parent / conf.get("results_dir", "results")).resolve()
 
 

@@ -109,7 +109,7 @@ def derive(asv_conf: Path, variants: Any) -> DerivedConfig:
     asv_conf = Path(asv_conf).resolve()
     stem = Path(variants.path).stem
     _, conf = run.derived_config(asv_conf, f"configs-{stem}", "variants", "local")
-    original = json.loads(run.strip_json_comments(asv_conf.read_text(encoding="utf-8")))
+    original = run.read_asv_conf(asv_conf)
     results_dir = (asv_conf.parent / original.get("results_dir", "results")).resolve()
     conf["results_dir"] = str(results_dir)
     python, req, build, nobuild = _single_values(conf, asv_conf)

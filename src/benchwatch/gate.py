@@ -175,13 +175,12 @@ def _suite(args: argparse.Namespace) -> tuple[Any, Any]:
         return None, None
     from . import suite_config
     from .cli_config import find_config
-    from .run import benchmark_params, find_asv_conf, strip_json_comments
-    import json
+    from .run import benchmark_params, find_asv_conf, read_asv_conf
 
     path = args.config or find_config()
     resolved = suite_config.resolve(suite_config.load(path), args.suite, env=args.env)
     conf_path = find_asv_conf(path.resolve().parent)
-    conf = json.loads(strip_json_comments(conf_path.read_text(encoding="utf-8")))
+    conf = read_asv_conf(conf_path)
     bench_dir = conf_path.parent / conf.get("benchmark_dir", "benchmarks")
     return resolved, benchmark_params(bench_dir)
 

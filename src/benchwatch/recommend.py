@@ -589,14 +589,12 @@ def _benchmark_dir(args: argparse.Namespace) -> Path | None:
         if not args.benchmark_dir.is_dir():
             raise UserError("benchmark directory not found", path=str(args.benchmark_dir))
         return args.benchmark_dir
-    import json
-
-    from .run import find_asv_conf, strip_json_comments
+    from .run import find_asv_conf, read_asv_conf
 
     try:
         conf_path = find_asv_conf()
-        conf = json.loads(strip_json_comments(conf_path.read_text(encoding="utf-8")))
-    except (UserError, OSError, ValueError):
+        conf = read_asv_conf(conf_path)
+    except UserError:
         return None
     found = conf_path.parent / conf.get("benchmark_dir", "benchmarks")
     return found if found.is_dir() else None

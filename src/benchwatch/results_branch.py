@@ -638,15 +638,9 @@ def chunked(commits: Sequence[str], size: int) -> tuple[tuple[str, ...], ...]:
 
 
 def _asv_conf(config: Path) -> dict[str, Any]:
-    from .run import strip_json_comments
+    from .run import read_asv_conf
 
-    try:
-        conf = json.loads(strip_json_comments(Path(config).read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read asv config: {exc}", path=str(config)) from None
-    if not isinstance(conf, dict):
-        raise UserError("asv config is not a JSON object", path=str(config))
-    return conf
+    return read_asv_conf(config)
 
 
 def plan_backfill(config: Path, range_spec: str, machine: str, chunk: int) -> BackfillPlan:

@@ -209,29 +209,19 @@ def asv_attributes(resolved: Any, selections: Sequence[Selection], quick: bool) 
 # --------------------------------------------------------------------------- asv config
 
 
-def strip_json_comments(text: str) -> str:
-    """Drop ``//`` line comments outside strings (asv.conf.json allows them)."""
-    out, i, n, in_str = [], 0, len(text), False
-    while i < n:
-        c = text[i]
-        if in_str:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            out.append(c)
-        elif text.startswith("//", i):
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+def read_asv_conf(path: Path | str) -> dict:
+    """asv.conf.json as asv 0.6 reads it (json5: ``//`` comments and trailing commas
+    allowed); ``UserError`` naming the file when it cannot be read or is no object.
+    The one reader of asv configs in benchwatch."""
+    import json5
+
+    try:
+        conf = json5.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read asv config ({exc})", path=str(path)) from None
+    if not isinstance(conf, dict):
+        raise UserError("asv config is not a JSON object", path=str(path))
+    return conf
 
 
 def suite_slug(name: str, env: str) -> str:
@@ -243,12 +233,7 @@ def derived_config(asv_conf: Path, suite: str, version: str, env: str) -> tuple[
     html isolated under ``.asv/results/<suite>-<env>``, every path absolute."""
     asv_conf = Path(asv_conf).resolve()
     root = asv_conf.parent
-    try:
-        conf = json.loads(strip_json_comments(asv_conf.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read asv config: {exc}", path=str(asv_conf)) from None
-    if not isinstance(conf, dict):
-        raise UserError("asv config is not a JSON object", path=str(asv_conf))
+    conf = read_asv_conf(asv_conf)
     slug = suite_slug(suite, env)
     conf["repo"] = str((root / conf.get("repo", ".")).resolve())
     conf["benchmark_dir"] = str((root / conf.get("benchmark_dir", "benchmarks")).resolve())

@@ -174,16 +174,9 @@ class Result:
 
 
 def _read_asv_conf(path: Path) -> dict:
-    """The asv config as asv reads it (json5: comments and trailing commas allowed)."""
-    import json5
+    from ..run import read_asv_conf
 
-    try:
-        conf = json5.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read asv config ({exc})", path=str(path)) from None
-    if not isinstance(conf, dict):
-        raise UserError("asv config is not a JSON object", path=str(path))
-    return conf
+    return read_asv_conf(path)
 
 
 def repo_url_of(conf: dict) -> str | None:
