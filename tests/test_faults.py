@@ -1,0 +1,111 @@
+"""Faults, nothing lost (issue 8): what benchwatch guarantees when the world breaks.
+
+One section per fault; each test fails if the guarantee it names is broken.
+
+1. A run killed with SIGKILL half-way: what asv wrote is intact, the next run skips it
+   (``--skip-existing``), and the gate names what is missing at HEAD (``removed``).
+2. Concurrent appends to the results branch: every push lands, none forces.
+3. GitHub API faults: 502, secondary rate limits and timeouts are retried; when the
+   retries run out the command fails in one line and the job summary and report files
+   are written all the same.
+4. A read-only or full output directory: a one-line error, exit 2, no half-written file,
+   and the previous site intact.
+5. Clock skew between runners: with a repository at hand, commit order comes from git.
+
+Real processes throughout: git, asv, a loopback HTTP server, tmpfs mounts (when this
+process may mount; the same faults are also injected by patching ``os`` calls).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import asvdata
+from benchwatch import cli, history, results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def git(repo: Path, *args: str, env: dict | None = None) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c",
+                           "user.email=t@example.com", *args], check=True,
+                          capture_output=True, text=True,
+                          env=None if env is None else {**os.environ, **env}).stdout.strip()
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("benchwatch: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# =========================================================================== 5. clock skew
+
+
+@pytest.fixture
+def skewed(tmp_path):
+    """24 commits an hour apart; the runner that benchmarked commits 12-17 had its clock
+    two days behind, so by ``date`` they sort before commit 0. The benchmark slows 50 %
+    from commit 12 on (git order)."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    commits = []
+    for i in range(24):
+        (repo / "f").write_text(str(i))
+        stamp = f"{1_700_000_000 + i * 3600} +0000"
+        git(repo, "add", "f")
+        git(repo, "commit", "-qm", f"c{i}",
+            env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+        commits.append(git(repo, "rev-parse", "HEAD"))
+    res = tmp_path / "results"
+    res.mkdir()
+    asvdata.write_benchmarks(res, [asvdata.Bench("b.T.time_x")])
+    rng = np.random.default_rng(1)
+    for i, commit in enumerate(commits):
+        samples = list((1.0 if i < 12 else 1.5) * (1 + 0.01 * rng.standard_normal(10)))
+        skew_s = 2 * 86400 if 12 <= i < 18 else 0
+        date_ms = (1_700_000_000 + i * 3600 - skew_s) * 1000
+        asvdata.write_result(res, "m", commit, date_ms,
+                             {"b.T.time_x": asvdata.entry([float(np.median(samples))],
+                                                          [samples])})
+    return repo, res, commits
+
+
+def test_clock_skew_commit_order_comes_from_git(skewed):
+    repo, res, commits = skewed
+    rows = results.load(res, cache=False).rows
+    assert history.commit_order(rows, repo) == commits
+    # the dates alone put the skewed runner's six commits first: what --repo avoids
+    by_date = history.commit_order(rows)
+    assert by_date == commits[12:18] + commits[:12] + commits[18:]
+    (series,) = history.build(rows, repo=repo)
+    assert series.commits == tuple(commits)
+
+
+def test_clock_skew_changes_finds_the_one_real_step_with_repo(skewed, capsys):
+    repo, res, commits = skewed
+    code, out, err = run_cli(["changes", "--results-dir", str(res), "--repo", str(repo),
+                              "--no-cache", "--format", "json"], capsys)
+    assert code == 0, err
+    found = [(c["commit"], c["previous_commit"], c["direction"])
+             for c in json.loads(out)["change_points"]]
+    assert found == [(commits[12], commits[11], "regression")]
+    # by date, the same data shows two steps that never happened (a jump and a drop)
+    code, out, _ = run_cli(["changes", "--results-dir", str(res), "--no-cache",
+                            "--format", "json"], capsys)
+    assert len(json.loads(out)["change_points"]) == 2
