@@ -51,13 +51,22 @@ def load(path: Path | str) -> tuple[Annotation, ...]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from ..yamlguard import refuse_alias_bombs
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return ()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read annotations ({exc})", path=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read annotations ({exc.strerror})", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+                        path=str(path), line=raw.count(b"\n", 0, exc.start) + 1) from None
+    # a billion-laughs document would hang the checks below (a repr in a message)
+    refuse_alias_bombs(text, str(path))
     try:
         doc = YAML(typ="rt").load(text)
     except YAMLError as exc:
@@ -65,6 +74,8 @@ def load(path: Path | str) -> tuple[Annotation, ...]:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise UserError(f"not valid YAML: {problem}", path=str(path), line=line) from None
+    except Exception as exc:  # noqa: BLE001 - ruamel raises unmarked kinds (a list as a key)
+        raise UserError(f"not valid YAML: {type(exc).__name__}: {exc}", path=str(path)) from None
     if doc is None:
         return ()
 

@@ -1,0 +1,74 @@
+"""Refusing YAML alias bombs ("billion laughs") before a config loader builds a tree.
+
+An alias is a reference, so a ten-line document whose anchors each repeat the
+previous one nine times loads instantly as a shared structure; the harm comes
+later, when a validator walks it, an error message ``repr``s it or a key is
+hashed: 9**9 nodes. The config loaders (suites, variants, annotations) allow
+ordinary anchors and merge keys, so instead of banning aliases this counts how
+many nodes they would add when expanded and refuses the document past a budget
+no hand-written config comes near. ``baselines.yaml`` bans anchors outright
+(an edit must change one entry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import UserError
+
+#: Nodes that aliases may add when expanded. The shipped configs use none; a
+#: config that repeats a block through a few aliases stays far below it.
+ALIAS_BUDGET = 10_000
+
+
+def refuse_alias_bombs(text: str, path: str, budget: int = ALIAS_BUDGET) -> None:
+    """Raise ``UserError`` (naming ``path`` and the alias's line) when the aliases in
+    ``text`` expand to more than ``budget`` nodes."""
+    found = alias_bomb(text, budget)
+    if found is not None:
+        raise UserError(found[1], path=path, line=found[0])
+
+
+def alias_bomb(text: str, budget: int = ALIAS_BUDGET) -> tuple[int, str] | None:
+    """``(line, reason)`` of the alias that takes the expansion past ``budget``, else None.
+
+    Works on ruamel's event stream, so nothing is expanded: each anchored node's
+    size is counted once, and each alias adds that size. A document that does not
+    parse is left to the loader, which reports the YAML error with its position.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
+                                    ScalarEvent)
+
+    sizes: dict[Any, int] = {}
+    stack: list[list[Any]] = []  # [nodes so far, anchor] per open collection
+    added = 0
+    try:
+        for event in YAML(typ="rt", pure=True).parse(text):
+            if isinstance(event, AliasEvent):
+                size = sizes.get(event.anchor, 1)
+                added += size
+                if added > budget:
+                    line = event.start_mark.line + 1 if event.start_mark else 1
+                    return line, (f"YAML aliases expand to more than {budget:,} nodes "
+                                  f"(alias *{event.anchor}); an alias bomb is refused, "
+                                  "write the values out")
+            elif isinstance(event, ScalarEvent):
+                size = 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, CollectionStartEvent):
+                stack.append([1, event.anchor])
+                continue
+            elif isinstance(event, CollectionEndEvent):
+                size, anchor = stack.pop()
+                if anchor:
+                    sizes[anchor] = size
+            else:
+                continue
+            if stack:
+                stack[-1][0] += size
+    except YAMLError:
+        pass
+    return None
