@@ -330,6 +330,12 @@ class _Validator:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError
 
+        from .yamlguard import alias_bomb
+
+        bomb = alias_bomb(text)
+        if bomb is not None:
+            self.err((bomb[0], 1), bomb[1])
+            return None
         try:
             return YAML(typ="rt", pure=True).load(text)
         except MarkedYAMLError as exc:

@@ -105,6 +105,9 @@ def _compose(text: str, p: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from .yamlguard import refuse_alias_bombs
+
+    refuse_alias_bombs(text, p)
     try:
         return YAML(typ="rt", pure=True).compose(text)
     except MarkedYAMLError as exc:
