@@ -522,8 +522,12 @@ def _write_bytes_atomically(path: Path, data: bytes) -> None:
     never leaves half a result file."""
     from .output import write_atomically
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+    except OSError as exc:  # a full or read-only disk: one line, not a traceback
+        raise UserError(f"cannot write a pulled result file: {exc.strerror}",
+                        path=str(path)) from None
 
 
 def pull(repo: Path, into: Path, *, branch: str = DEFAULT_BRANCH, remote: str = "origin",
