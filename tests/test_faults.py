@@ -109,3 +109,129 @@ def test_clock_skew_changes_finds_the_one_real_step_with_repo(skewed, capsys):
     code, out, _ = run_cli(["changes", "--results-dir", str(res), "--no-cache",
                             "--format", "json"], capsys)
     assert len(json.loads(out)["change_points"]) == 2
+
+
+# =========================================================================== 4. disk full, read-only
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """``mount(name, size)``: a real tmpfs of ``size`` under tmp_path (needs CAP_SYS_ADMIN,
+    as root on the CI box); ``readonly(dir)`` remounts it read-only. Unmounted after."""
+    mounts: list[Path] = []
+
+    def mount(name: str, size: str = "64k") -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755",
+                               "tmpfs", str(d)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); the patched "
+                        "variants of these tests still run")
+        mounts.append(d)
+        return d
+
+    def readonly(d: Path) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(d)], check=True)
+
+    mount.readonly = readonly  # type: ignore[attr-defined]
+    yield mount
+    for d in reversed(mounts):
+        subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Fill a tmpfs to the last byte."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def changes_argv(res: Path, repo: Path, out: Path) -> list[str]:
+    return ["changes", "--results-dir", str(res), "--repo", str(repo), "--no-cache",
+            "--format", "json", "--output", str(out)]
+
+
+def test_output_into_a_read_only_directory_is_exit_2_and_writes_nothing(skewed, tmpfs,
+                                                                         capsys):
+    repo, res, _ = skewed
+    ro = tmpfs("ro")
+    (ro / "changes.json").write_text("previous\n")
+    tmpfs.readonly(ro)
+    code, out, err = run_cli(changes_argv(res, repo, ro / "changes.json"), capsys)
+    assert (code, out) == (2, "")
+    line = one_line_error(err)
+    assert line == (f"benchwatch: error: {ro / 'changes.json'}: cannot write output: "
+                    "Read-only file system")
+    assert listing(ro) == ["changes.json"]
+    assert (ro / "changes.json").read_text() == "previous\n"
+
+
+def test_output_onto_a_full_disk_is_exit_2_and_keeps_the_previous_file(skewed, tmpfs,
+                                                                       capsys):
+    repo, res, _ = skewed
+    full = tmpfs("full")
+    (full / "changes.json").write_text("previous\n")
+    fill(full)
+    code, out, err = run_cli(changes_argv(res, repo, full / "changes.json"), capsys)
+    assert (code, out) == (2, "")
+    assert one_line_error(err) == (f"benchwatch: error: {full / 'changes.json'}: cannot "
+                                   "write output: No space left on device")
+    assert listing(full) == ["changes.json", "filler"]  # no temporary file left behind
+    assert (full / "changes.json").read_text() == "previous\n"
+
+
+def test_a_failure_at_fsync_leaves_no_temp_file_and_the_old_output(skewed, tmp_path,
+                                                                   monkeypatch, capsys):
+    """The same guarantee without a mount: the disk fills up as the data is flushed."""
+    repo, res, _ = skewed
+    outdir = tmp_path / "outdir"
+    outdir.mkdir()
+    (outdir / "changes.json").write_text("previous\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("benchwatch.output.os.fsync", full)
+    code, out, err = run_cli(changes_argv(res, repo, outdir / "changes.json"), capsys)
+    assert (code, out) == (2, "")
+    assert one_line_error(err).endswith("cannot write output: No space left on device")
+    assert listing(outdir) == ["changes.json"]
+    assert (outdir / "changes.json").read_text() == "previous\n"
+
+
+def test_pull_onto_a_full_disk_leaves_no_half_written_result_file(skewed, tmp_path, tmpfs,
+                                                                  capsys):
+    repo, res, commits = skewed
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(repo, "remote", "add", "origin", str(origin))
+    code, _, err = run_cli(["results", "push", "--repo", str(repo), "--results-dir",
+                            str(res)], capsys)
+    assert code == 0, err
+    full = tmpfs("full", size="128k")
+    into = full / "results"
+    (into / "m").mkdir(parents=True)
+    fill(full)
+    code, out, err = run_cli(["results", "pull", "--repo", str(repo), "--into", str(into)],
+                             capsys)
+    assert (code, out) == (2, "")
+    line = one_line_error(err)
+    assert "No space left on device" in line and str(into) in line
+    # every file there is complete (none was), no temporary file is left
+    left = sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file())
+    assert left == []
+    assert results.load(into, cache=False).rows == ()
