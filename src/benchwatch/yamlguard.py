@@ -38,8 +38,12 @@ def alias_bomb(text: str, budget: int = ALIAS_BUDGET) -> tuple[int, str] | None:
     """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.events import (AliasEvent, CollectionEndEvent, CollectionStartEvent,
-                                    ScalarEvent)
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        ScalarEvent,
+    )
 
     sizes: dict[Any, int] = {}
     stack: list[list[Any]] = []  # [nodes so far, anchor] per open collection
