@@ -38,6 +38,7 @@ import itertools
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ NONNEGATIVE_TYPES = frozenset({"time", "timeraw", "mem", "peakmem"})
 #: Environment variable naming the cache directory (``benchwatch.paths.cache_root``).
 CACHE_DIR_ENV = "BENCHWATCH_CACHE_DIR"
 #: Bump when parsing rules change, so caches written by older code are rebuilt.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,10 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
     rows: list[Row] = []
     runs: list[Run] = []
     files = 0
+    # (machine, env, commit) -> the file that gave it: asv writes one file per triple,
+    # so a second (a copy under another name) would count that commit's values twice
+    origin: dict[tuple[str, str, str], Path] = {}
+    now_ms = int(time.time() * 1000)
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         if machine_dir.name.startswith(".") or (machine is not None
                                                 and machine_dir.name != machine):
@@ -241,6 +246,20 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
             check()
             if file_rows is None:
                 continue
+            if run is not None:
+                first = origin.setdefault((run.machine, run.env, run.commit), path)
+                if first is not path:
+                    problems.append(_Problem(
+                        str(path), f"commit {run.commit[:12]} in environment {run.env!r} is "
+                        f"already loaded from {first.name} (the same run under two names)"))
+                    check()
+                    continue
+                if run.date is not None and run.date > now_ms + FUTURE_SLACK_MS:
+                    problems.append(_Problem(
+                        str(path), f"commit date {_iso(run.date)} is in the future", None,
+                        "loaded; it orders after every other commit unless --repo gives "
+                        "git's order"))
+                    check()
             files += 1
             if run is not None and (commit is None or run.commit.startswith(commit)):
                 runs.append(run)
@@ -312,6 +331,9 @@ def _parse(path: Path, info: dict[str, dict],
         if type(date) not in (int, float) or not math.isfinite(date):
             return skip(f"malformed asv result file: 'date' {date!r} is not a number")
         date = int(date)
+        if not _MIN_DATE_MS <= date <= _MAX_DATE_MS:
+            return skip(f"malformed asv result file: 'date' {date} ms is not a date between "
+                        "the years 1 and 9999")
     env = data.get("env_name")
     env = env if isinstance(env, str) and env else path.stem.split("-", 1)[-1]
     params = data.get("params")
@@ -508,6 +530,12 @@ def _entry_rows(rows: list[Row], bench: _Bench, entry: Any, pos: tuple, ncols: i
 
 
 _INF = math.inf
+# asv's ``date`` is ms since the epoch; outside datetime's years 1..9999 (with a day to
+# spare for time zones) every date conversion downstream would raise
+_MIN_DATE_MS = -62_135_596_800_000 + 86_400_000
+_MAX_DATE_MS = 253_402_300_799_000 - 86_400_000
+#: a commit date this far ahead of the reader's clock is named (clock skew is allowed for)
+FUTURE_SLACK_MS = 86_400_000
 _new_row = object.__new__
 
 
@@ -572,6 +600,13 @@ def _samples(raw: Any, btype: str, nonneg: bool) -> tuple[float, ...]:
             if not 0.0 <= s < _INF:  # also true for NaN
                 raise _RowError(f"{'negative' if s < 0 else 'non-finite'} {btype} sample {s!r}")
     return out
+
+
+def _iso(date_ms: int) -> str:
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(date_ms / 1000, dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _json_type(v: Any) -> str:
