@@ -587,6 +587,8 @@ def run_mkdocs(mkdocs_yml: Path, docs: Path, site_dir: Path, work: Path) -> None
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
         important = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln] or lines[-5:]
+        if any(ln.startswith("Traceback") for ln in lines):
+            important = lines[-1:]  # mkdocs crashed (a full disk): the exception says why
         raise UserError("mkdocs build --strict failed:\n  " + "\n  ".join(important[:20]),
                         path=str(mkdocs_yml))
 
@@ -764,7 +766,11 @@ def build(opts: Options, log=print) -> Result:
                        experiments=experiment_docs)
         n_pages, n_shards, pdf = generate(ctx, docs, timings, chromium)
         t = time.perf_counter()
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        except OSError as exc:  # a read-only or full parent: the old site stays
+            raise UserError(f"cannot create the new site beside --out: {exc.strerror}",
+                            path=str(out.parent)) from None
         try:
             run_mkdocs(mkdocs_yml, docs, staging, work)
             t = timings.add("mkdocs", t)
@@ -787,10 +793,17 @@ def build(opts: Options, log=print) -> Result:
             if out.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
                 os.replace(out, old / "site")
-                os.replace(staging, out)
+                try:
+                    os.replace(staging, out)
+                except OSError:
+                    os.replace(old / "site", out)  # put the previous site back
+                    shutil.rmtree(old, ignore_errors=True)
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(staging, out)
+        except OSError as exc:
+            raise UserError(f"cannot write the site: {exc.strerror}", path=str(out)) from None
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
