@@ -235,3 +235,64 @@ def test_pull_onto_a_full_disk_leaves_no_half_written_result_file(skewed, tmp_pa
     left = sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file())
     assert left == []
     assert results.load(into, cache=False).rows == ()
+
+
+@pytest.fixture(scope="module")
+def docs_project(tmp_path_factory) -> Path:
+    """mkdocs.yml and site/ as committed (others edit the working tree's site/ meanwhile)."""
+    proj = tmp_path_factory.mktemp("docs")
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD", "mkdocs.yml", "site"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(proj)], input=archive, check=True)
+    return proj / "mkdocs.yml"
+
+
+def old_site(out: Path) -> None:
+    from benchwatch.site import build as sb
+
+    out.mkdir()
+    (out / sb.MARKER).write_text("built by benchwatch site build\n")
+    (out / "index.html").write_text("the previous site\n")
+
+
+def site_argv(res: Path, repo: Path, out: Path, mkdocs_yml: Path, tmp: Path) -> list[str]:
+    return ["site", "build", "--results-dir", str(res), "--repo", str(repo), "--no-asv",
+            "--pdf", "no", "--out", str(out), "--config", str(mkdocs_yml),
+            "--annotations", str(tmp / "none.yaml")]
+
+
+def assert_previous_site_intact(parent: Path, out: Path) -> None:
+    from benchwatch.site import build as sb
+
+    assert listing(out) == sorted([sb.MARKER, "index.html"])
+    assert (out / "index.html").read_text() == "the previous site\n"
+    assert [p for p in listing(parent) if p.startswith(".")] == []  # no staging left
+
+
+def test_site_build_into_a_read_only_parent_keeps_the_previous_site(skewed, tmpfs, tmp_path,
+                                                                    docs_project, capsys):
+    repo, res, _ = skewed
+    parent = tmpfs("pages", size="1m")
+    old_site(parent / "site")
+    tmpfs.readonly(parent)
+    code, out, err = run_cli(site_argv(res, repo, parent / "site", docs_project, tmp_path),
+                             capsys)
+    assert (code, out) == (2, "")
+    line = one_line_error(err)
+    assert "Read-only file system" in line and str(parent) in line
+    assert_previous_site_intact(parent, parent / "site")
+
+
+def test_site_build_onto_a_full_disk_keeps_the_previous_site(skewed, tmpfs, tmp_path,
+                                                             docs_project, capsys):
+    repo, res, _ = skewed
+    parent = tmpfs("pages", size="256k")
+    old_site(parent / "site")
+    fill(parent)
+    code, out, err = run_cli(site_argv(res, repo, parent / "site", docs_project, tmp_path),
+                             capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("benchwatch: error: ") and "Traceback" not in err
+    assert "No space left on device" in err
+    (parent / "filler").unlink()
+    assert_previous_site_intact(parent, parent / "site")
