@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
+
+# C0/C1 controls (a newline, ESC starting a terminal sequence) and bidi overrides: from
+# a benchmark name they would break the row, recolour or retitle the terminal, or start
+# a GitHub Actions "::command::" line in a CI log; they are shown escaped instead.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
           align: str | None = None) -> str:
-    """Columns padded to their widest cell; ``align`` is ``l``/``r`` per column."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    """Columns padded to their widest cell; ``align`` is ``l``/``r`` per column.
+
+    Control and bidi characters in cells are printed escaped (``\\n``, ``\\x1b``)."""
+    cells = [[str(h) for h in headers]] + [[_visible(str(c)) for c in row] for row in rows]
     align = align or "l" * len(headers)
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
