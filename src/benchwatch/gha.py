@@ -207,13 +207,15 @@ def mode_pr(inputs: dict[str, str]) -> int:
     outputs = {"verdict": doc.verdict or "", "regressions": str(len(regressions)),
                "report-json": str(verdict_json), "report-markdown": str(comment_md),
                "site-dir": "", "comment-id": ""}
+    # the outputs first: when GitHub is down and the comment fails, later steps
+    # (if: always()) still find the report files
+    set_outputs(outputs)
     if inputs["comment"] == "true":
         if number is None:
             annotate("warning", "benchwatch", "comment: true, but this is not a pull_request "
                                               "event; no comment posted")
         else:
-            outputs["comment-id"] = _comment(number, verdict_json, doc.head)
-    set_outputs(outputs)
+            set_outputs({"comment-id": _comment(number, verdict_json, doc.head)})
     if doc.verdict == "fail" and inputs["fail-on-regression"] == "true":
         return 1
     return 0
