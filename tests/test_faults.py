@@ -296,3 +296,155 @@ def test_site_build_onto_a_full_disk_keeps_the_previous_site(skewed, tmpfs, tmp_
     assert "No space left on device" in err
     (parent / "filler").unlink()
     assert_previous_site_intact(parent, parent / "site")
+
+
+# =========================================================================== 3. GitHub API faults
+
+REPO = "octo/bench"
+
+
+@pytest.fixture
+def gh(monkeypatch):
+    """The loopback GitHub API as the environment's API; sleeps recorded, never slept."""
+    from github_server import GitHubServer
+
+    from benchwatch import github
+
+    with GitHubServer() as server:
+        for key, value in server.env(REPO).items():
+            monkeypatch.setenv(key, value)
+        server.sleeps = []
+        monkeypatch.setattr(github, "_sleep", server.sleeps.append)
+        yield server
+
+
+@pytest.fixture
+def gated(tmp_path, capsys):
+    """A real gate verdict (JSON and markdown) on a 40 % slowdown, from asv results."""
+    res = tmp_path / "gate-results"
+    res.mkdir()
+    asvdata.write_benchmarks(res, [asvdata.Bench("s.T.time_a"), asvdata.Bench("s.T.time_b")])
+    rng = np.random.default_rng(3)
+    base, head = "a" * 40, "b" * 40
+    for i, (commit, factor) in enumerate(((base, 1.0), (head, 1.4))):
+        entries = {}
+        for name, f in (("s.T.time_a", factor), ("s.T.time_b", 1.0)):
+            s = list(f * (1 + 0.005 * rng.standard_normal(20)))
+            entries[name] = asvdata.entry([float(np.median(s))], [s])
+        asvdata.write_result(res, "m", commit, 1_700_000_000_000 + i * 1000, entries)
+    paths = {}
+    for fmt in ("json", "markdown"):
+        paths[fmt] = tmp_path / f"gate.{fmt}"
+        code, _, err = run_cli(["gate", base, head, "--results-dir", str(res), "--format", fmt,
+                                "--output", str(paths[fmt])], capsys)
+        assert code == 1, err  # the regression
+    return {"results": res, "base": base, "head": head, **paths}
+
+
+def comment_argv(gated) -> list[str]:
+    return ["comment", "--pr", "7", "--report", str(gated["json"]), "--head-sha",
+            gated["head"]]
+
+
+def test_a_502_is_retried_and_the_comment_posted_once(gh, gated, capsys):
+    gh.add_pull(REPO, 7, gated["head"])
+    gh.fail("POST", f"/repos/{REPO}/issues/7/comments", status=502, times=1)
+    code, out, err = run_cli(comment_argv(gated), capsys)
+    assert code == 0, err
+    (posted,) = gh.comments[(REPO, 7)]
+    assert out == f"{posted['id']}\n"
+    assert [r.status for r in gh.calls("POST")] == [502, 201]
+    assert gh.sleeps == [2.0]  # the client's first backoff step
+
+
+def test_a_secondary_rate_limit_waits_retry_after_then_retries(gh, gated, capsys):
+    gh.add_pull(REPO, 7, gated["head"])
+    gh.secondary_rate_limit("POST", f"/repos/{REPO}/issues/7/comments", retry_after=1)
+    code, _, err = run_cli(comment_argv(gated), capsys)
+    assert code == 0, err
+    assert [r.status for r in gh.calls("POST")] == [403, 201]
+    assert gh.sleeps == [1.0]  # Retry-After honoured, not the backoff's 2 s
+    assert len(gh.comments[(REPO, 7)]) == 1
+
+
+def test_a_timeout_is_retried(gh, gated, capsys, monkeypatch):
+    import functools
+
+    from benchwatch import github
+
+    # the command's client with a 0.3 s timeout; the server answers after 1.5 s once
+    monkeypatch.setattr(github.Client, "__init__",
+                        functools.partialmethod(github.Client.__init__, timeout=0.3))
+    gh.add_pull(REPO, 7, gated["head"])
+    gh.slow("GET", f"/repos/{REPO}/pulls/7", seconds=1.5)
+    code, _, err = run_cli(comment_argv(gated), capsys)
+    assert code == 0, err
+    assert len(gh.calls("GET", f"/repos/{REPO}/pulls/7")) == 2
+    assert gh.sleeps == [2.0]
+    assert len(gh.comments[(REPO, 7)]) == 1
+
+
+def test_retries_exhausted_is_one_line_exit_2(gh, gated, capsys):
+    gh.add_pull(REPO, 7, gated["head"])
+    gh.fail("POST", f"/repos/{REPO}/issues/7/comments", status=502, times=99)
+    code, out, err = run_cli(comment_argv(gated), capsys)
+    assert (code, out) == (2, "")
+    assert one_line_error(err) == (f"benchwatch: error: GitHub API POST /repos/{REPO}/issues/7/"
+                                   "comments: HTTP 502: Server Error after 5 attempts")
+    assert gh.sleeps == [2.0, 4.0, 8.0, 16.0]
+    assert gh.comments.get((REPO, 7), []) == []
+
+
+def test_action_pr_mode_writes_summary_outputs_and_reports_when_github_is_down(
+        gh, gated, tmp_path, monkeypatch, capsys):
+    """The action's pr mode with comment: true while every comment POST gets a 502.
+
+    ``benchwatch continuous`` (real asv runs, tests/test_action_e2e.py) is replaced by the
+    gate on prepared results, writing the same two files; the comment step is real."""
+    from benchwatch import gha
+
+    gh.add_pull(REPO, 7, gated["head"])
+    gh.fail("POST", f"/repos/{REPO}/issues/7/comments", status=502, times=99)
+    temp, summary, outputs = tmp_path / "runner", tmp_path / "summary.md", tmp_path / "out.txt"
+    summary.write_text("")
+    outputs.write_text("")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}))
+    for key, value in {"INPUT_MODE": "pr", "INPUT_COMMENT": "true",
+                       "INPUT_BASE_REF": gated["base"], "INPUT_HEAD_REF": gated["head"],
+                       "INPUT_MACHINE": "m", "RUNNER_TEMP": str(temp),
+                       "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs),
+                       "GITHUB_EVENT_PATH": str(event)}.items():
+        monkeypatch.setenv(key, value)
+    real_cli = gha._cli
+
+    def cli_with_gate_for_continuous(argv: list[str]) -> int:
+        if argv[0] != "continuous":
+            return real_cli(argv)
+        json_out = argv[argv.index("--json-output") + 1]
+        md_out = argv[argv.index("--markdown-output") + 1]
+        common = ["gate", gated["base"], gated["head"], "--results-dir", str(gated["results"])]
+        real_cli(common + ["--format", "markdown", "--output", md_out])
+        return real_cli(common + ["--format", "json", "--output", json_out])
+
+    monkeypatch.setattr(gha, "_cli", cli_with_gate_for_continuous)
+    code, _, err = run_cli(["action", "run"], capsys)
+    assert code == 2
+    errors = [line for line in err.splitlines() if line.startswith("benchwatch: error: ")]
+    assert errors == [
+        f"benchwatch: error: GitHub API POST /repos/{REPO}/issues/7/comments: HTTP 502: "
+        "Server Error after 5 attempts",
+        "benchwatch: error: posting the PR comment failed (see above)"]
+    assert gh.token not in err
+    # the report files, the job summary and the outputs that point at them: all there
+    from action_harness import parse_outputs
+
+    got = parse_outputs(outputs.read_text())
+    assert got["verdict"] == "fail" and got["regressions"] == "1"
+    assert "comment-id" not in got or got["comment-id"] == ""
+    assert json.loads(Path(got["report-json"]).read_text()) == json.loads(
+        gated["json"].read_text())
+    markdown = Path(got["report-markdown"]).read_text()
+    assert markdown == gated["markdown"].read_text()
+    assert summary.read_text() == markdown
+    assert "time\\_a" in markdown or "time_a" in markdown
