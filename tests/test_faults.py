@@ -448,3 +448,123 @@ def test_action_pr_mode_writes_summary_outputs_and_reports_when_github_is_down(
     assert markdown == gated["markdown"].read_text()
     assert summary.read_text() == markdown
     assert "time\\_a" in markdown or "time_a" in markdown
+
+
+# =========================================================================== 2. concurrent appends
+
+
+@pytest.fixture
+def git_log(tmp_path, monkeypatch):
+    """Every git command run by any process below, logged by a ``git`` wrapper on PATH
+    (argv joined by US, one line per call: a single O_APPEND write, so lines from
+    concurrent processes never interleave). No global or system git config."""
+    import shutil
+
+    real = shutil.which("git")
+    log = tmp_path / "git-argv.log"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    wrapper = bindir / "git"
+    wrapper.write_text(f"""#!/bin/sh
+us=$(printf '\\037')
+line=""
+for a in "$@"; do line="$line$a$us"; done
+printf '%s\\n' "$line" >> "{log}"
+exec "{real}" "$@"
+""")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    cfg = tmp_path / "gitconfig"
+    cfg.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+    def calls() -> list[list[str]]:
+        if not log.exists():
+            return []
+        return [line.split("\x1f")[:-1] for line in log.read_text().splitlines()]
+
+    return calls
+
+
+def subcommand(argv: list[str]) -> tuple[str, list[str]]:
+    """(git subcommand, its arguments) of a logged argv, skipping -C DIR and -c K=V."""
+    i = 0
+    while i < len(argv) and argv[i] in ("-C", "-c"):
+        i += 2
+    return (argv[i], argv[i + 1:]) if i < len(argv) else ("", [])
+
+
+def assert_no_force(calls: list[list[str]]) -> list[list[str]]:
+    pushes = [args for cmd, args in map(subcommand, calls) if cmd == "push"]
+    for args in pushes:
+        assert not any(a in ("-f", "--force", "--mirror") or a.startswith("--force-with-lease")
+                       or a.startswith("--force-if-includes") for a in args), args
+        refspecs = [a for a in args if ":" in a and not a.startswith("-")]
+        assert refspecs and not any(r.startswith("+") for r in refspecs), args
+    return pushes
+
+
+def appends_race(tmp_path: Path, machines: list[str]) -> tuple[Path, list[tuple]]:
+    """Each machine's runner pushes its results at the same moment; origin's pre-receive
+    hook holds every push until all have arrived, so all are built on one tip."""
+    from test_results_branch import clone, hold_pushes_until, push_argv, push_together
+    from test_results_branch import write_results
+
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    git(origin, "config", "core.logAllRefUpdates", "true")
+    jobs = []
+    for i, name in enumerate(machines):
+        runner = clone(origin, tmp_path / f"runner-{name}")
+        write_results(runner / "results", name, {f"{i}" * 8: f"{name}\n", "abcdef12": "x\n"},
+                      {f"bench.{name}": {"v": 1}, "version": 2})
+        jobs.append((runner, push_argv(runner, runner / "results", "--format", "json",
+                                       "--retries", "8")))
+    hold_pushes_until(origin, len(machines), tmp_path / "marks")
+    return origin, push_together(jobs, tmp_path / "barrier")
+
+
+def assert_all_landed_linear_never_forced(origin: Path, machines: list[str],
+                                          outcomes: list[tuple]) -> None:
+    assert [code for code, _, _ in outcomes] == [0] * len(machines), outcomes
+    attempts = sorted(json.loads(out)["attempts"] for _, out, _ in outcomes)
+    assert attempts[0] == 1 and all(a >= 2 for a in attempts[1:])  # the losers retried
+    branch = "benchmark-results"
+    names = git(origin, "ls-tree", "-r", "--name-only", branch).splitlines()
+    want = sorted([f"results/{m}/{f'{i}' * 8}-py3.11.json" for i, m in enumerate(machines)]
+                  + [f"results/{m}/abcdef12-py3.11.json" for m in machines]
+                  + [f"results/{m}/machine.json" for m in machines]
+                  + ["results/benchmarks.json"])
+    assert sorted(names) == want
+    merged = json.loads(git(origin, "show", f"{branch}:results/benchmarks.json"))
+    assert merged == {**{f"bench.{m}": {"v": 1} for m in machines}, "version": 2}
+    chain = [line.split() for line in git(origin, "rev-list", "--parents", branch).splitlines()]
+    assert [len(c) for c in chain] == [2] * (len(machines) - 1) + [1]  # linear
+    values = list(reversed(git(origin, "reflog", "show", "--format=%H",
+                               f"refs/heads/{branch}").splitlines()))
+    assert values == [c[0] for c in reversed(chain)]  # every commit was the tip once
+    for old, new in zip(values, values[1:]):  # each update a fast-forward
+        git(origin, "merge-base", "--is-ancestor", old, new)
+
+
+@pytest.mark.parametrize("machines", [["m1", "m2"], ["m1", "m2", "m3"]],
+                         ids=["two-appends", "matrix-of-three"])
+def test_concurrent_appends_all_land_and_no_push_forces(tmp_path, git_log, machines):
+    origin, outcomes = appends_race(tmp_path, machines)
+    assert_all_landed_linear_never_forced(origin, machines, outcomes)
+    pushes = assert_no_force(git_log())
+    # one push per attempt, each a plain "<sha>:refs/heads/<branch>"
+    total = sum(json.loads(out)["attempts"] for _, out, _ in outcomes)
+    assert len(pushes) == total > len(machines)
+    assert all(args[-1].endswith(":refs/heads/benchmark-results") for args in pushes)
+
+
+def test_the_force_check_catches_a_forced_push():
+    """The checker above is not vacuous: each way of forcing is caught."""
+    for args in (["push", "-f", "origin", "x:refs/heads/b"],
+                 ["push", "--force", "origin", "x:refs/heads/b"],
+                 ["push", "--force-with-lease", "origin", "x:refs/heads/b"],
+                 ["push", "origin", "+x:refs/heads/b"]):
+        with pytest.raises(AssertionError):
+            assert_no_force([["-C", "/r", *args]])
