@@ -197,7 +197,7 @@ _RESULT_TYPES: dict[str, tuple[str, bool]] = {  # field -> (type, may be null)
 }
 
 
-def _check(value: Any, kind: str, nullable: bool, where: str) -> Any:
+def _check(value: Any, kind: str, nullable: bool, where: str, path: str | None = None) -> Any:
     from .errors import UserError
 
     if value is None and nullable:
@@ -207,7 +207,7 @@ def _check(value: Any, kind: str, nullable: bool, where: str) -> Any:
           _BOOL: isinstance(value, bool),
           _INT: isinstance(value, int) and not isinstance(value, bool)}[kind]
     if not ok:
-        raise UserError(f"report field {where} is not a {kind}")
+        raise UserError(f"report field {where} is not a {kind}", path=path)
     return value
 
 
@@ -222,6 +222,9 @@ def from_dict(doc: Any, path: str = "report") -> Report:
 
     def fail(msg: str) -> UserError:
         return UserError(msg, path=path)
+
+    def check(value: Any, kind: str, nullable: bool, where: str) -> Any:
+        return _check(value, kind, nullable, where, path)
 
     if not isinstance(doc, dict):
         raise fail("report is not a JSON object")
@@ -241,7 +244,7 @@ def from_dict(doc: Any, path: str = "report") -> Report:
     for i, r in enumerate(doc["results"]):
         if not isinstance(r, dict):
             raise fail(f"results[{i}] is not an object")
-        vals = {f: _check(r.get(f), t, null, f"results[{i}].{f}")
+        vals = {f: check(r.get(f), t, null, f"results[{i}].{f}")
                 for f, (t, null) in _RESULT_TYPES.items()}
         for key, allowed in (("status", STATUSES), ("severity", (None, "minor", "major",
                                                                   "critical")),
@@ -275,12 +278,12 @@ def from_dict(doc: Any, path: str = "report") -> Report:
         if not isinstance(c, dict) or c.get("status") not in ("pass", "fail", "missing"):
             raise fail(f"sla[{i}] is not a check with status pass, fail or missing")
         sla.append(Check(
-            entry=_check(c.get("entry"), _STR, False, f"sla[{i}].entry"),
-            criterion=_check(c.get("criterion"), _STR, False, f"sla[{i}].criterion"),
-            limit=float(_check(c.get("limit"), _NUM, False, f"sla[{i}].limit")),
-            unit=_check(c.get("unit"), _STR, False, f"sla[{i}].unit"),
-            observed=_check(c.get("observed"), _NUM, True, f"sla[{i}].observed"),
-            where=_check(c.get("benchmark"), _STR, True, f"sla[{i}].benchmark"),
+            entry=check(c.get("entry"), _STR, False, f"sla[{i}].entry"),
+            criterion=check(c.get("criterion"), _STR, False, f"sla[{i}].criterion"),
+            limit=float(check(c.get("limit"), _NUM, False, f"sla[{i}].limit")),
+            unit=check(c.get("unit"), _STR, False, f"sla[{i}].unit"),
+            observed=check(c.get("observed"), _NUM, True, f"sla[{i}].observed"),
+            where=check(c.get("benchmark"), _STR, True, f"sla[{i}].benchmark"),
             status=c["status"]))
     suite = doc.get("suite")
     return Report(kind=kind, base=doc["base"], head=doc["head"], comparisons=tuple(comps),
