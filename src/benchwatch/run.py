@@ -268,7 +268,8 @@ def asv_executable() -> str:
 
 def asv_commands(asv: str, config: Path, machine: str, regexes: Sequence[str],
                  attrs: Sequence[str], quick: bool, ranges: Sequence[str],
-                 asv_env: str | None = None, commit: str | None = None) -> list[list[str]]:
+                 asv_env: str | None = None, commit: str | None = None,
+                 skip_existing: bool = False) -> list[list[str]]:
     machine_cmd = [asv, "machine", "--yes", "--machine", machine, "--config", str(config)]
     run_cmd = [asv, "run", "--config", str(config), "--machine", machine]
     for regex in regexes:
@@ -277,6 +278,10 @@ def asv_commands(asv: str, config: Path, machine: str, regexes: Sequence[str],
         run_cmd.append("--quick")
     run_cmd += list(attrs)
     run_cmd.append("--show-stderr")
+    if skip_existing:
+        # asv saves a commit's results once its benchmark set is done: after a killed
+        # run, what earlier runs saved is kept and only the rest is run
+        run_cmd.append("--skip-existing")
     if asv_env is not None:
         # an existing environment takes no range; results are filed under the commit
         run_cmd += ["-E", asv_env, "--set-commit-hash", commit or "HEAD"]
@@ -490,7 +495,7 @@ def run_command(args: argparse.Namespace) -> int:
     attrs = asv_attributes(resolved, selections, args.quick)
     commit = None if args.dry_run else git_rev(repo, head_of(args.range))
     commands = asv_commands(asv_executable(), conf_path, machine, regexes, attrs, args.quick,
-                            args.range, args.asv_env, commit)
+                            args.range, args.asv_env, commit, args.skip_existing)
     if args.dry_run:
         emit(render_dry_run(selections, commands, conf_path, conf["results_dir"]), args.output)
         return 0
@@ -536,6 +541,7 @@ examples:
   benchwatch run ci-fast --env ci --quick
   benchwatch run production-comprehensive:1.0.0 --env production HEAD~3..HEAD
   benchwatch run ci-fast --dry-run
+  benchwatch run ci-fast --env ci --skip-existing     resume after a killed run
 """
 
 
@@ -557,6 +563,9 @@ def setup_arguments(subparsers: argparse._SubParsersAction) -> None:
                    help="asv --quick: each benchmark once, no repeat/warm-up attributes")
     p.add_argument("--dry-run", action="store_true",
                    help="print the selection and the asv commands; run nothing")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="asv --skip-existing: benchmarks that already have a result for "
+                        "the commit are not run again (resume a killed run)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--output", metavar="FILE", type=Path,
                    help="write the table to FILE (atomically) instead of stdout")
