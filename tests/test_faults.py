@@ -568,3 +568,167 @@ def test_the_force_check_catches_a_forced_push():
                  ["push", "origin", "+x:refs/heads/b"]):
         with pytest.raises(AssertionError):
             assert_no_force([["-C", "/r", *args]])
+
+
+# =========================================================================== 1. SIGKILL mid-suite
+
+SLOW_BENCHMARKS = '''"""Benchmarks slow enough to kill a run half-way (tests/test_faults.py)."""
+import time
+
+
+class Sleep:
+    number = 1
+    repeat = 1
+    rounds = 1
+    warmup_time = 0.0
+    min_run_count = 1
+''' + "".join(f'''
+    def time_s{i}(self):
+        time.sleep(0.1)
+''' for i in range(1, 7)) + '''
+
+def track_fast():
+    return 1.0
+'''
+
+KILL_SUITES = """\
+configs:
+  "faults:1.0.0":
+    name: faults
+    version: "1.0.0"
+    description: six sleeping benchmarks and a fast one
+    benchmarks:
+      - name: slow
+        category: Allocation
+        select: "^slow\\\\."
+environments:
+  ci: {}
+default_parameters: {sample_size: 10, timeout_seconds: 120}
+gates: {latency_regression_pct: 10, throughput_regression_pct: 10,
+        memory_regression_pct: 20, min_success_rate: 0.0}
+"""
+
+SLOW = [f"slow.Sleep.time_s{i}" for i in range(1, 7)] + ["slow.track_fast"]
+
+
+@pytest.fixture
+def killable(tmp_path):
+    """tests/data/tinyproj plus benchmarks/slow.py in a git repository: commit C0 (base),
+    C1 (head, main's tip); asv's machine registered; benchwatch's derived asv config for
+    suite faults/ci written, so raw asv runs and ``benchwatch run`` share one results
+    directory."""
+    import shutil
+
+    from benchwatch.run import derived_config
+
+    repo = tmp_path / "tinyproj"
+    shutil.copytree(ROOT / "tests" / "data" / "tinyproj", repo)
+    (repo / "benchmarks" / "slow.py").write_text(SLOW_BENCHMARKS)
+    (repo / "configs" / "suites.yaml").write_text(KILL_SUITES)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "README").write_text("head\n")
+    git(repo, "add", "README")
+    git(repo, "commit", "-qm", "head")
+    head = git(repo, "rev-parse", "HEAD")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    conf_path, conf = derived_config(repo / "asv.conf.json", "faults", "1.0.0", "ci")
+    conf_path.parent.mkdir(parents=True)
+    conf_path.write_text(json.dumps(conf, indent=4))
+    asv = str(Path(sys.executable).parent / "asv")
+    subprocess.run([asv, "machine", "--yes", "--machine", "box", "--config", str(conf_path)],
+                   cwd=repo, env=env, check=True, capture_output=True)
+    return {"repo": repo, "base": base, "head": head, "env": env, "asv": asv,
+            "conf": conf_path, "results": Path(conf["results_dir"])}
+
+
+def asv_run(k: dict, commit: str, bench: str) -> list[str]:
+    return [k["asv"], "run", "--config", str(k["conf"]), "--machine", "box", "--quick",
+            "--show-stderr", "-E", f"existing:{sys.executable}", "--set-commit-hash", commit,
+            "--bench", bench]
+
+
+def result_file(k: dict, commit: str) -> Path:
+    (path,) = (k["results"] / "box").glob(f"{commit[:8]}-*.json")
+    return path
+
+
+def started(k: dict, commit: str) -> dict[str, int]:
+    """asv's per-benchmark ``started_at`` (ms) of the commit: a benchmark run again gets a
+    new one. Read through the loader's raw view would duplicate it; asv's column is it."""
+    data = json.loads(result_file(k, commit).read_text())
+    col = data["result_columns"].index("started_at")
+    return {name: row[col] for name, row in data["results"].items()}
+
+
+def test_sigkill_mid_suite_keeps_what_was_saved_resumes_and_gates_missing(killable, capsys):
+    import signal
+
+    k = killable
+    # the base: every benchmark
+    subprocess.run(asv_run(k, k["base"], r"^slow\."), cwd=k["repo"], env=k["env"],
+                   check=True, capture_output=True)
+    # the head: an earlier, complete asv run saved two benchmarks...
+    subprocess.run(asv_run(k, k["head"], r"^slow\.Sleep\.time_s[12]$"), cwd=k["repo"],
+                   env=k["env"], check=True, capture_output=True)
+    saved = result_file(k, k["head"]).read_bytes()
+    before = started(k, k["head"])
+    assert sorted(before) == SLOW[:2]
+
+    # ...then the full run is killed with SIGKILL after its third benchmark finished
+    proc = subprocess.Popen(asv_run(k, k["head"], r"^slow\."), cwd=k["repo"], env=k["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if "slow.Sleep.time_s3" in line:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == -signal.SIGKILL, "".join(seen)
+    assert not any("time_s6" in line for line in seen)  # killed half-way, not at the end
+
+    # what was saved is intact, byte for byte, and loads
+    assert result_file(k, k["head"]).read_bytes() == saved
+    loaded = results.load(k["results"], cache=False)
+    assert loaded.problems == ()
+    assert sorted(r.benchmark for r in loaded.rows if r.commit == k["head"]) == SLOW[:2]
+
+    # the gate names what is missing at HEAD: removed, never a pass
+    code, out, err = run_cli(["gate", k["base"], k["head"], "--results-dir", str(k["results"]),
+                              "--format", "json"], capsys)
+    assert code in (0, 1), err
+    status = {r["benchmark"]: r["status"] for r in json.loads(out)["results"]}
+    assert {b: status[b] for b in SLOW[2:]} == dict.fromkeys(SLOW[2:], "removed")
+    assert set(status) == set(SLOW)
+    code, text, _ = run_cli(["gate", k["base"], k["head"], "--results-dir",
+                             str(k["results"])], capsys)
+    headline = text.splitlines()[0]
+    assert "5 removed (7 series" in headline, headline
+    assert [line.split()[-1] for line in text.splitlines()
+            if line.startswith(tuple(SLOW[2:]))] == ["removed"] * 5
+
+    # the next run resumes: only the five missing benchmarks run, the two saved stay
+    bw = Path(sys.executable).parent / "benchwatch"
+    resumed = subprocess.run(
+        [str(bw), "run", "faults", "--env", "ci", "--config",
+         str(k["repo"] / "configs" / "suites.yaml"), "--asv-config",
+         str(k["repo"] / "asv.conf.json"), "--machine", "box", "--quick", "--skip-existing",
+         "--asv-env", f"existing:{sys.executable}", "--format", "json"],
+        cwd=k["repo"], env=k["env"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode in (0, 1), resumed.stderr[-3000:]
+    assert "--skip-existing" in resumed.stderr  # the asv command it ran
+    ran = [name for name in SLOW if f"··· {name} " in resumed.stderr]
+    assert ran == SLOW[2:], resumed.stderr[-3000:]
+    after = started(k, k["head"])
+    assert sorted(after) == sorted(SLOW)
+    assert {b: after[b] for b in SLOW[:2]} == before  # not run again
+    code, out, err = run_cli(["gate", k["base"], k["head"], "--results-dir",
+                              str(k["results"]), "--format", "json"], capsys)
+    assert "removed" not in {r["status"] for r in json.loads(out)["results"]}, out
