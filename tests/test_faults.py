@@ -19,16 +19,17 @@ process may mount; the same faults are also injected by patching ``os`` calls).
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import asvdata
 import numpy as np
 import pytest
 
-import asvdata
 from benchwatch import cli, history, results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,11 +58,12 @@ def one_line_error(err: str) -> str:
 # =========================================================================== 5. clock skew
 
 
-@pytest.fixture
-def skewed(tmp_path):
+@pytest.fixture(scope="module")
+def skewed(tmp_path_factory):
     """24 commits an hour apart; the runner that benchmarked commits 12-17 had its clock
     two days behind, so by ``date`` they sort before commit 0. The benchmark slows 50 %
-    from commit 12 on (git order)."""
+    from commit 12 on (git order). Read-only for the tests that use it."""
+    tmp_path = tmp_path_factory.mktemp("skewed")
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     commits = []
@@ -124,7 +126,7 @@ def tmpfs(tmp_path):
         d = tmp_path / name
         d.mkdir()
         proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755",
-                               "tmpfs", str(d)], capture_output=True, text=True)
+                               "tmpfs", str(d)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); the patched "
                         "variants of these tests still run")
@@ -215,19 +217,18 @@ def test_a_failure_at_fsync_leaves_no_temp_file_and_the_old_output(skewed, tmp_p
 
 def test_pull_onto_a_full_disk_leaves_no_half_written_result_file(skewed, tmp_path, tmpfs,
                                                                   capsys):
-    repo, res, commits = skewed
+    repo, res, _ = skewed
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    git(repo, "remote", "add", "origin", str(origin))
-    code, _, err = run_cli(["results", "push", "--repo", str(repo), "--results-dir",
-                            str(res)], capsys)
+    code, _, err = run_cli(["results", "push", "--repo", str(repo), "--remote", str(origin),
+                            "--results-dir", str(res)], capsys)
     assert code == 0, err
     full = tmpfs("full", size="128k")
     into = full / "results"
     (into / "m").mkdir(parents=True)
     fill(full)
-    code, out, err = run_cli(["results", "pull", "--repo", str(repo), "--into", str(into)],
-                             capsys)
+    code, out, err = run_cli(["results", "pull", "--repo", str(repo), "--remote", str(origin),
+                              "--into", str(into)], capsys)
     assert (code, out) == (2, "")
     line = one_line_error(err)
     assert "No space left on device" in line and str(into) in line
@@ -318,9 +319,10 @@ def gh(monkeypatch):
         yield server
 
 
-@pytest.fixture
-def gated(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory):
     """A real gate verdict (JSON and markdown) on a 40 % slowdown, from asv results."""
+    tmp_path = tmp_path_factory.mktemp("gated")
     res = tmp_path / "gate-results"
     res.mkdir()
     asvdata.write_benchmarks(res, [asvdata.Bench("s.T.time_a"), asvdata.Bench("s.T.time_b")])
@@ -335,9 +337,9 @@ def gated(tmp_path, capsys):
     paths = {}
     for fmt in ("json", "markdown"):
         paths[fmt] = tmp_path / f"gate.{fmt}"
-        code, _, err = run_cli(["gate", base, head, "--results-dir", str(res), "--format", fmt,
-                                "--output", str(paths[fmt])], capsys)
-        assert code == 1, err  # the regression
+        code = cli.main(["gate", base, head, "--results-dir", str(res), "--format", fmt,
+                         "--output", str(paths[fmt])])
+        assert code == 1  # the regression
     return {"results": res, "base": base, "head": head, **paths}
 
 
@@ -432,8 +434,8 @@ def test_action_pr_mode_writes_summary_outputs_and_reports_when_github_is_down(
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("benchwatch: error: ")]
     assert errors == [
-        f"benchwatch: error: GitHub API POST /repos/{REPO}/issues/7/comments: HTTP 502: "
-        "Server Error after 5 attempts",
+        (f"benchwatch: error: GitHub API POST /repos/{REPO}/issues/7/comments: HTTP 502: "
+         "Server Error after 5 attempts"),
         "benchwatch: error: posting the PR comment failed (see above)"]
     assert gh.token not in err
     # the report files, the job summary and the outputs that point at them: all there
@@ -498,8 +500,9 @@ def subcommand(argv: list[str]) -> tuple[str, list[str]]:
 def assert_no_force(calls: list[list[str]]) -> list[list[str]]:
     pushes = [args for cmd, args in map(subcommand, calls) if cmd == "push"]
     for args in pushes:
-        assert not any(a in ("-f", "--force", "--mirror") or a.startswith("--force-with-lease")
-                       or a.startswith("--force-if-includes") for a in args), args
+        assert not any(a in ("-f", "--force", "--mirror")
+                       or a.startswith(("--force-with-lease", "--force-if-includes"))
+                       for a in args), args
         refspecs = [a for a in args if ":" in a and not a.startswith("-")]
         assert refspecs and not any(r.startswith("+") for r in refspecs), args
     return pushes
@@ -508,8 +511,13 @@ def assert_no_force(calls: list[list[str]]) -> list[list[str]]:
 def appends_race(tmp_path: Path, machines: list[str]) -> tuple[Path, list[tuple]]:
     """Each machine's runner pushes its results at the same moment; origin's pre-receive
     hook holds every push until all have arrived, so all are built on one tip."""
-    from test_results_branch import clone, hold_pushes_until, push_argv, push_together
-    from test_results_branch import write_results
+    from test_results_branch import (
+        clone,
+        hold_pushes_until,
+        push_argv,
+        push_together,
+        write_results,
+    )
 
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
@@ -544,7 +552,7 @@ def assert_all_landed_linear_never_forced(origin: Path, machines: list[str],
     values = list(reversed(git(origin, "reflog", "show", "--format=%H",
                                f"refs/heads/{branch}").splitlines()))
     assert values == [c[0] for c in reversed(chain)]  # every commit was the tip once
-    for old, new in zip(values, values[1:]):  # each update a fast-forward
+    for old, new in itertools.pairwise(values):  # each update a fast-forward
         git(origin, "merge-base", "--is-ancestor", old, new)
 
 
@@ -721,7 +729,7 @@ def test_sigkill_mid_suite_keeps_what_was_saved_resumes_and_gates_missing(killab
          str(k["repo"] / "configs" / "suites.yaml"), "--asv-config",
          str(k["repo"] / "asv.conf.json"), "--machine", "box", "--quick", "--skip-existing",
          "--asv-env", f"existing:{sys.executable}", "--format", "json"],
-        cwd=k["repo"], env=k["env"], capture_output=True, text=True, timeout=300)
+        cwd=k["repo"], env=k["env"], capture_output=True, text=True, timeout=300, check=False)
     assert resumed.returncode in (0, 1), resumed.stderr[-3000:]
     assert "--skip-existing" in resumed.stderr  # the asv command it ran
     ran = [name for name in SLOW if f"··· {name} " in resumed.stderr]
