@@ -32,15 +32,6 @@ COMMITS = 500
 SERIES = 100
 
 
-def leaves(doc) -> int:
-    """Scalars in a JSON document: what a file's size grows with."""
-    if isinstance(doc, dict):
-        return sum(leaves(v) for v in doc.values())
-    if isinstance(doc, list):
-        return sum(leaves(v) for v in doc)
-    return 1
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("load")
@@ -105,8 +96,9 @@ def test_data_files_that_are_not_shards_hold_aggregates(built):
         doc = json.loads(path.read_text())
         # per commit (the index line) plus per series (the tables): at most a few numbers
         # each; one value per (commit, series) would be 50,000 here
-        assert leaves(doc) <= 10 * (COMMITS + built["series"]), (path.name, leaves(doc))
-    shard_leaves = sum(leaves(json.loads(p.read_text()))
+        n = load_test.leaves(doc)
+        assert n <= load_test.aggregate_bound(COMMITS, built["series"]), (path.name, n)
+    shard_leaves = sum(load_test.leaves(json.loads(p.read_text()))
                        for p in (data / "benchmarks").glob("*.json"))
     assert shard_leaves >= values  # the per-commit values are all in the shards
 
@@ -114,4 +106,4 @@ def test_data_files_that_are_not_shards_hold_aggregates(built):
 def test_the_aggregate_check_can_fail():
     """A monolithic file, one value per commit and series, breaks the bound above."""
     monolith = {"series": [{"y": [1.0] * COMMITS} for _ in range(SERIES)]}
-    assert leaves(monolith) > 10 * (COMMITS + SERIES)
+    assert load_test.leaves(monolith) > load_test.aggregate_bound(COMMITS, SERIES)
