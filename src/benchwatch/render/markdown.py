@@ -18,9 +18,16 @@ def escape(text: object) -> str:
     bidirectional-override characters become spaces, so a name cannot break out of
     its table cell, open a tag, start a link, mention a user or reorder the line.
     """
-    s = _CONTROL.sub(" ", str(text))
-    s = _SPECIAL.sub(r"\\\1", s)
-    return s.replace("\\<", "&lt;").replace("\\>", "&gt;").replace("\\&", "&amp;")
+    return _SPECIAL.sub(_escape_one, _CONTROL.sub(" ", str(text)))
+
+
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def _escape_one(m: re.Match) -> str:
+    # one pass: a backslash before '<' must not pair with the entity's own escaping
+    c = m.group()
+    return _ENTITIES.get(c) or "\\" + c
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
