@@ -147,7 +147,10 @@ def _parse(text: str, path: Path) -> Any:
                 problem += f" (first defined on line {exc.context_mark.line + 1})"
         raise UserError(f"YAML: {problem}", path=str(path), line=line) from None
     except YAMLError as exc:
-        raise UserError(f"YAML: {type(exc).__name__}: {exc}", path=str(path)) from None
+        from .yamlguard import unmarked_error
+
+        line, problem = unmarked_error(exc, text)
+        raise UserError(f"YAML: {problem}", path=str(path), line=line) from None
 
 
 def _line(node: Any, key: Any = None, *, value: bool = False) -> int | None:

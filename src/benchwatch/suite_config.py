@@ -330,7 +330,7 @@ class _Validator:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError
 
-        from .yamlguard import alias_bomb
+        from .yamlguard import alias_bomb, unmarked_error
 
         bomb = alias_bomb(text)
         if bomb is not None:
@@ -349,7 +349,8 @@ class _Validator:
                     problem += f" (first defined on line {exc.context_mark.line + 1})"
             self.err(pos, f"YAML: {problem}")
         except Exception as exc:  # noqa: BLE001 - ruamel raises unmarked kinds; none may escape
-            self.err((1, 1), f"YAML: {type(exc).__name__}: {exc}")
+            line, problem = unmarked_error(exc, text)
+            self.err((line, 1), f"YAML: {problem}")
         return None
 
     @staticmethod

@@ -116,7 +116,10 @@ def _compose(text: str, p: str) -> Any:
         raise UserError(f"YAML: {problem}", path=p,
                         line=mark.line + 1 if mark is not None else None) from None
     except YAMLError as exc:
-        raise UserError(f"YAML: {type(exc).__name__}: {exc}", path=p) from None
+        from .yamlguard import unmarked_error
+
+        line, problem = unmarked_error(exc, text)
+        raise UserError(f"YAML: {problem}", path=p, line=line) from None
 
 
 def _line(node: Any) -> int:

@@ -76,3 +76,20 @@ def alias_bomb(text: str, budget: int = ALIAS_BUDGET) -> tuple[int, str] | None:
     except YAMLError:
         pass
     return None
+
+
+def unmarked_error(exc: BaseException, text: str) -> tuple[int, str]:
+    """``(line, one-line reason)`` for a ruamel error without a problem mark.
+
+    ruamel's ``ReaderError`` (a control character, say) carries a character offset,
+    not a mark, and its text spans two lines; other errors (a list used as a key
+    raises ``TypeError``) carry nothing. Every loader names file:line on one line.
+    """
+    position = getattr(exc, "position", None)
+    line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+    character, reason = getattr(exc, "character", None), getattr(exc, "reason", None)
+    if reason is not None and character is not None:
+        code = ord(character) if isinstance(character, str) else character
+        return line, f"unacceptable character #x{code:04x}: {reason}"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return line, f"{type(exc).__name__}: {first}" if first else type(exc).__name__

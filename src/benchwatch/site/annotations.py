@@ -49,9 +49,8 @@ class Annotation:
 def load(path: Path | str) -> tuple[Annotation, ...]:
     """The annotations of ``path``; a missing file is none, a bad one a ``UserError``."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
-    from ..yamlguard import refuse_alias_bombs
+    from ..yamlguard import refuse_alias_bombs, unmarked_error
 
     path = Path(path)
     try:
@@ -69,13 +68,14 @@ def load(path: Path | str) -> tuple[Annotation, ...]:
     refuse_alias_bombs(text, str(path))
     try:
         doc = YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UserError(f"not valid YAML: {problem}", path=str(path), line=line) from None
     except Exception as exc:  # noqa: BLE001 - ruamel raises unmarked kinds (a list as a key)
-        raise UserError(f"not valid YAML: {type(exc).__name__}: {exc}", path=str(path)) from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+        if mark is not None and problem:
+            line = mark.line + 1
+        else:
+            line, problem = unmarked_error(exc, text)
+        raise UserError(f"not valid YAML: {problem}", path=str(path), line=line) from None
     if doc is None:
         return ()
 
