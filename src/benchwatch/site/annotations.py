@@ -84,10 +84,11 @@ def load(path: Path | str) -> tuple[Annotation, ...]:
 
     if not isinstance(doc, dict):
         raise fail("the file must be a mapping with 'version' and 'annotations'", 1)
-    unknown = sorted(set(map(str, doc)) - {"version", "annotations"})
+    keys = {str(k): k for k in doc}  # a key may be null or a number: "? : x"
+    unknown = sorted(set(keys) - {"version", "annotations"})
     if unknown:
         raise fail(f"unknown top-level key {unknown[0]!r} (expected version, annotations)",
-                   _key_line(doc, unknown[0]))
+                   _key_line(doc, keys[unknown[0]]))
     if doc.get("version") != VERSION:
         raise fail(f"'version' must be {VERSION}, got {doc.get('version')!r}",
                    _key_line(doc, "version") if "version" in doc else 1)
@@ -130,7 +131,9 @@ def _key_line(mapping, key) -> int | None:
     try:
         return mapping.lc.key(key)[0] + 1
     except (AttributeError, KeyError, TypeError):
-        return None
+        # a merged (<<) key has no position of its own: the mapping's line
+        line = getattr(getattr(mapping, "lc", None), "line", None)
+        return line + 1 if line is not None else None
 
 
 def find(annotations, change) -> Annotation | None:
