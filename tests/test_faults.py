@@ -3,7 +3,8 @@
 One section per fault; each test fails if the guarantee it names is broken.
 
 1. A run killed with SIGKILL half-way: what asv wrote is intact, the next run skips it
-   (``--skip-existing``), and the gate names what is missing at HEAD (``removed``).
+   (``--skip-existing``), and the gate names what is missing at HEAD (``missing``, which
+   fails it: the suite's benchmarks.json still defines those benchmarks).
 2. Concurrent appends to the results branch: every push lands, none forces.
 3. GitHub API faults: 502, secondary rate limits and timeouts are retried; when the
    retries run out the command fails in one line and the job summary and report files
@@ -708,19 +709,20 @@ def test_sigkill_mid_suite_keeps_what_was_saved_resumes_and_gates_missing(killab
     assert loaded.problems == ()
     assert sorted(r.benchmark for r in loaded.rows if r.commit == k["head"]) == SLOW[:2]
 
-    # the gate names what is missing at HEAD: removed, never a pass
+    # the gate names what is missing at HEAD: missing, and the gate fails
     code, out, err = run_cli(["gate", k["base"], k["head"], "--results-dir", str(k["results"]),
                               "--format", "json"], capsys)
-    assert code in (0, 1), err
-    status = {r["benchmark"]: r["status"] for r in json.loads(out)["results"]}
-    assert {b: status[b] for b in SLOW[2:]} == dict.fromkeys(SLOW[2:], "removed")
-    assert set(status) == set(SLOW)
+    assert code == 1, err
+    doc = json.loads(out)
+    status = {r["benchmark"]: r["status"] for r in doc["results"]}
+    assert {b: status[b] for b in SLOW[2:]} == dict.fromkeys(SLOW[2:], "missing")
+    assert set(status) == set(SLOW) and doc["verdict"] == "fail"
     code, text, _ = run_cli(["gate", k["base"], k["head"], "--results-dir",
                              str(k["results"])], capsys)
     headline = text.splitlines()[0]
-    assert "5 removed (7 series" in headline, headline
+    assert code == 1 and "❌ 5 missing at HEAD (7 series" in headline, headline
     assert [line.split()[-1] for line in text.splitlines()
-            if line.startswith(tuple(SLOW[2:]))] == ["removed"] * 5
+            if line.startswith(tuple(SLOW[2:]))] == ["missing"] * 5
 
     # the next run resumes: only the five missing benchmarks run, the two saved stay
     bw = Path(sys.executable).parent / "benchwatch"
@@ -739,4 +741,4 @@ def test_sigkill_mid_suite_keeps_what_was_saved_resumes_and_gates_missing(killab
     assert {b: after[b] for b in SLOW[:2]} == before  # not run again
     code, out, err = run_cli(["gate", k["base"], k["head"], "--results-dir",
                               str(k["results"]), "--format", "json"], capsys)
-    assert "removed" not in {r["status"] for r in json.loads(out)["results"]}, out
+    assert not {"removed", "missing"} & {r["status"] for r in json.loads(out)["results"]}, out

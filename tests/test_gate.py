@@ -90,7 +90,10 @@ def results(tmp_path_factory):
     """30 history commits, then BASE and HEAD with known changes, 10 samples each."""
     root = tmp_path_factory.mktemp("gate") / "results"
     root.mkdir()
-    write_benchmarks(root, BENCHES + [Bench("fam.Time.time_new")])
+    # benchmarks.json is HEAD's suite, as asv rewrites it on every run: time_gone was
+    # deleted from the code (removed), time_new added
+    write_benchmarks(root, [b for b in BENCHES if b.name != "fam.Time.time_gone"]
+                     + [Bench("fam.Time.time_new")])
     rng = np.random.default_rng(7)
 
     def s(level, cv=0.01, n=10):
@@ -164,6 +167,32 @@ def test_gate_json_verdict_and_statuses(results, capsys):
     rate = by[("fam.Ops.track_rate", ())]
     assert rate["change_pct"] < -15 and rate["severity"] == "minor"
     assert by[("fam.Time.time_noisy", ())]["noise_floor_pct"] > 10
+
+
+def test_a_benchmark_the_suite_still_defines_is_missing_and_fails_the_gate(tmp_path, capsys):
+    """time_gone has results at BASE only; with benchmarks.json still defining it (an
+    interrupted run), the gate calls it missing and fails; without it, removed and passes."""
+    root = tmp_path / "results"
+    root.mkdir()
+    rng = np.random.default_rng(3)
+    for i, names in enumerate((("fam.Time.time_stable", "fam.Time.time_gone"),
+                               ("fam.Time.time_stable",))):
+        write_result(root, "box", commit(i), 1_700_000_000_000 + i * 86_400_000,
+                     {n: entry([1e-3], [list(1e-3 * np.exp(rng.normal(0, 0.01, 10)))])
+                      for n in names})
+    for defined, status, code_want in ((BENCHES[:1] + BENCHES[5:6], "missing", 1),
+                                       (BENCHES[:1], "removed", 0)):
+        write_benchmarks(root, defined)
+        code, out, err = run(capsys, "gate", commit(0)[:8], commit(1)[:8], "--results-dir",
+                             str(root), "--format", "json")
+        doc = json.loads(out)
+        assert (code, statuses(doc)[("fam.Time.time_gone", ())]) == (code_want, status), err
+        assert doc["verdict"] == ("fail" if code_want else "pass")
+    write_benchmarks(root, BENCHES[:1] + BENCHES[5:6])
+    code, out, _ = run(capsys, "gate", commit(0)[:8], commit(1)[:8], "--results-dir",
+                       str(root))
+    assert out.splitlines()[0].startswith("❌ Performance gate failed") and \
+        "❌ 1 missing at HEAD" in out.splitlines()[0]
 
 
 def test_compare_always_exits_0_and_agrees_with_gate(results, capsys):

@@ -177,7 +177,8 @@ def run_continuous(args: argparse.Namespace) -> int:
             raise UserError(f"asv wrote no results for both {p.base[:8]} and {p.head[:8]} in "
                             f"{results_dir}/{p.machine}; see asv's output above")
         return gate.gate(loaded.rows, p.base, p.head, resolved=p.resolved,
-                         bench_params=p.bench_params, confirmed=confirmed)
+                         bench_params=p.bench_params, confirmed=confirmed,
+                         suite_benchmarks=results.benchmark_names(results_dir))
 
     doc = decide(False)
     needs = gate.confirm_list(doc)

@@ -54,8 +54,15 @@ def extra_samples(c: Comparison) -> int:
 
 
 def gate(rows, base: str, head: str, *, repo=None, resolved=None, bench_params=None,
-         confirmed: bool = False, n_boot: int = 2000):
-    """The gate report for loaded rows. ``resolved`` is a ``ResolvedSuite`` or None."""
+         confirmed: bool = False, n_boot: int = 2000,
+         suite_benchmarks: frozenset[str] | None = None):
+    """The gate report for loaded rows. ``resolved`` is a ``ResolvedSuite`` or None.
+
+    ``suite_benchmarks`` (``results.benchmark_names``) are the benchmarks the suite still
+    defines: a series of one of them measured at BASE but not at HEAD is ``missing`` (an
+    interrupted or partial run) and fails the gate; one whose benchmark is gone from the
+    suite stays ``removed`` (a PR may delete a benchmark on purpose).
+    """
     from . import history, report
     from .compare import compare
     from .run import Verdict, evaluate, select
@@ -71,6 +78,12 @@ def gate(rows, base: str, head: str, *, repo=None, resolved=None, bench_params=N
                 sel.benchmark == s.benchmark and sel.matches(s.params) for sel in selections)]
     comps = compare(series, base, head, thresholds=thresholds, confirmed=confirmed,
                     n_boot=n_boot)
+    if suite_benchmarks is not None:
+        from .compare import _replace_status
+
+        comps = [_replace_status(c, "missing")
+                 if c.status == "removed" and c.benchmark in suite_benchmarks else c
+                 for c in comps]
     sla: tuple = ()
     sla_ok = True
     if resolved is not None and selections is not None:
@@ -79,7 +92,7 @@ def gate(rows, base: str, head: str, *, repo=None, resolved=None, bench_params=N
         sla = checks
         sla_ok = Verdict(resolved.name, resolved.version, resolved.environment or "", "",
                          head, checks, resolved.gates.min_success_rate).passed
-    failed = any(c.status == "regression" for c in comps) or not sla_ok
+    failed = any(c.status in ("regression", "missing") for c in comps) or not sla_ok
     return report.Report(kind="gate", base=base, head=head, comparisons=tuple(comps),
                          verdict="fail" if failed else "pass",
                          suite=f"{resolved.name}:{resolved.version}" if resolved else None,
@@ -186,7 +199,7 @@ def _suite(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def run_gate(args: argparse.Namespace) -> int:
-    from . import cli_results, report
+    from . import cli_results, report, results
     from .compare import resolve_ref
     from .errors import UserError
     from .output import emit
@@ -203,7 +216,8 @@ def run_gate(args: argparse.Namespace) -> int:
     base = resolve_ref(loaded.rows, args.against or args.base, args.baselines)
     head = resolve_ref(loaded.rows, args.head, args.baselines)
     doc = gate(loaded.rows, base, head, repo=args.repo, resolved=resolved,
-               bench_params=bench_params, confirmed=args.confirmed)
+               bench_params=bench_params, confirmed=args.confirmed,
+               suite_benchmarks=results.benchmark_names(loaded.results_dir))
     if args.confirm:
         fmt = "json" if args.format == "json" else "text"
         emit(render_confirm(confirm_list(doc), fmt), args.output)

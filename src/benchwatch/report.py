@@ -47,8 +47,8 @@ FIELDS = ("benchmark", "params", "machine", "env", "unit", "before", "after", "r
           "status", "severity", "threshold_pct", "noise_floor_pct", "mde_pct", "noise_source",
           "inconclusive", "n_before", "n_after", "higher_is_better", "history")
 
-STATUSES = ("regression", "improvement", "unchanged", "noisy", "failed", "new", "removed",
-            "incomparable")
+STATUSES = ("regression", "improvement", "unchanged", "noisy", "failed", "missing", "new",
+            "removed", "incomparable")
 
 
 def _clean(v: Any) -> Any:
@@ -173,6 +173,8 @@ def _counts(comps, sla=()) -> str:
         parts.append(f"⚠️ {by['noisy']} too noisy to judge")
     if by.get("failed"):
         parts.append(f"💥 {by['failed']} failed")
+    if by.get("missing"):
+        parts.append(f"❌ {by['missing']} missing at HEAD")
     for status in ("new", "removed", "incomparable"):
         if by.get(status):
             parts.append(f"{by[status]} {status}")
@@ -369,7 +371,7 @@ def _md_value(v: float | None, unit: str | None) -> str:
 def _md_values(c: Comparison) -> list[str]:
     """before and after; a side that does not exist is a dash, not "failed"."""
     return ["-" if c.status == "new" else _md_value(c.before, c.unit),
-            "-" if c.status == "removed" else _md_value(c.after, c.unit)]
+            "-" if c.status in ("removed", "missing") else _md_value(c.after, c.unit)]
 
 
 def _md_name(c: Comparison, site_url: str | None) -> str:

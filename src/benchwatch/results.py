@@ -624,6 +624,18 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def benchmark_names(results_dir: Path | str) -> frozenset[str] | None:
+    """The benchmarks the suite defines now: the names in ``benchmarks.json``, which asv
+    rewrites from the benchmark code on every run. ``None`` when there is no readable
+    file. A result missing for one of these is *missing*, not *removed*."""
+    path = Path(results_dir) / "benchmarks.json"
+    if not path.is_file():
+        return None
+    problems: list[_Problem] = []
+    info = _benchmarks_info(path, problems)
+    return None if problems else frozenset(info)
+
+
 def param_axes(results_dir: Path | str) -> dict[str, tuple[tuple[str, ...],
                                                           tuple[tuple[str, ...], ...]]]:
     """Each benchmark's asv parameter names and value reprs from ``benchmarks.json``:
