@@ -271,3 +271,38 @@ def test_no_output_is_left_when_the_renderer_raises(tmp_path, monkeypatch, capsy
         cli.main(argv)
     assert parts and parts[0].startswith("<!")
     assert sorted(p.name for p in d.iterdir()) == ["results"]
+
+
+def test_every_output_option_is_written_atomically():
+    """Static audit: wherever a command reads ``args.output`` (or ``--json-output``,
+    ``--markdown-output``), the value goes straight into ``emit`` or
+    ``write_atomically`` (temporary file + rename), or is only tested in an ``if``."""
+    import ast
+
+    src = REPO / "src" / "benchwatch"
+    seen, bad = 0, []
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and node.attr.endswith("output")
+                    and isinstance(node.value, ast.Name) and node.value.id == "args"):
+                continue
+            seen += 1
+            up, ok = node, False
+            while up in parents:
+                up = parents[up]
+                if isinstance(up, ast.Call) and getattr(up.func, "id", getattr(
+                        up.func, "attr", None)) in ("emit", "write_atomically"):
+                    ok = True
+                    break
+                if isinstance(up, ast.If) and up.test is not None and any(
+                        n is node for n in ast.walk(up.test)):
+                    ok = True
+                    break
+                if isinstance(up, (ast.stmt,)):
+                    break
+            if not ok:
+                bad.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert seen >= 22  # the 22 reads of 2026-11-29: none may drop out of the audit unseen
+    assert bad == []
