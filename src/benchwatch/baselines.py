@@ -128,6 +128,11 @@ def _parse(text: str, path: Path) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.events import AliasEvent
 
+    from .yamlguard import flow_too_deep
+
+    deep = flow_too_deep(text)
+    if deep is not None:
+        raise UserError(f"YAML: {deep[1]}", path=str(path), line=deep[0])
     y = _yaml()
     try:
         # Aliases would make one edit change two entries; refuse them before loading.
@@ -146,7 +151,9 @@ def _parse(text: str, path: Path) -> Any:
             if exc.context_mark is not None:
                 problem += f" (first defined on line {exc.context_mark.line + 1})"
         raise UserError(f"YAML: {problem}", path=str(path), line=line) from None
-    except YAMLError as exc:
+    except UserError:
+        raise
+    except (YAMLError, AssertionError, RecursionError) as exc:  # ruamel asserts on odd input
         from .yamlguard import unmarked_error
 
         line, problem = unmarked_error(exc, text)

@@ -330,9 +330,9 @@ class _Validator:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError
 
-        from .yamlguard import alias_bomb, unmarked_error
+        from .yamlguard import alias_bomb, flow_too_deep, unmarked_error
 
-        bomb = alias_bomb(text)
+        bomb = flow_too_deep(text) or alias_bomb(text)
         if bomb is not None:
             self.err((bomb[0], 1), bomb[1])
             return None

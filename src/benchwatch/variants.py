@@ -115,7 +115,7 @@ def _compose(text: str, p: str) -> Any:
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         raise UserError(f"YAML: {problem}", path=p,
                         line=mark.line + 1 if mark is not None else None) from None
-    except YAMLError as exc:
+    except (YAMLError, AssertionError, RecursionError) as exc:  # ruamel asserts on odd input
         from .yamlguard import unmarked_error
 
         line, problem = unmarked_error(exc, text)

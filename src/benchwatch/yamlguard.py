@@ -21,12 +21,36 @@ from .errors import UserError
 ALIAS_BUDGET = 10_000
 
 
+#: Open ``[``/``{`` at once. ruamel's scanner is superlinear in flow nesting ("[" * 2000
+#: takes 12 s, "[" * 5000 nearly a minute); a config nests a few levels.
+MAX_FLOW_DEPTH = 64
+
+
 def refuse_alias_bombs(text: str, path: str, budget: int = ALIAS_BUDGET) -> None:
-    """Raise ``UserError`` (naming ``path`` and the alias's line) when the aliases in
-    ``text`` expand to more than ``budget`` nodes."""
-    found = alias_bomb(text, budget)
+    """Raise ``UserError`` (naming ``path`` and the line) when the aliases in ``text``
+    expand to more than ``budget`` nodes, or its flow collections nest too deeply."""
+    found = flow_too_deep(text) or alias_bomb(text, budget)
     if found is not None:
         raise UserError(found[1], path=path, line=found[0])
+
+
+def flow_too_deep(text: str, limit: int = MAX_FLOW_DEPTH) -> tuple[int, str] | None:
+    """``(line, reason)`` where more than ``limit`` flow collections are open, else None.
+
+    A linear count of brackets before any parsing; brackets inside quoted strings are
+    counted too, which only matters for a string with dozens of unbalanced ones.
+    """
+    depth = 0
+    for i, c in enumerate(text):
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                reason = (f"flow collections ('[', '{{') nested more than {limit} deep; "
+                          "refused before parsing")
+                return text.count("\n", 0, i) + 1, reason
+        elif c in "]}" and depth:
+            depth -= 1
+    return None
 
 
 def alias_bomb(text: str, budget: int = ALIAS_BUDGET) -> tuple[int, str] | None:
@@ -73,8 +97,8 @@ def alias_bomb(text: str, budget: int = ALIAS_BUDGET) -> tuple[int, str] | None:
                 continue
             if stack:
                 stack[-1][0] += size
-    except YAMLError:
-        pass
+    except (YAMLError, AssertionError, RecursionError):
+        pass  # ruamel's scanner asserts on some comment layouts: the loader reports it
     return None
 
 
@@ -91,5 +115,9 @@ def unmarked_error(exc: BaseException, text: str) -> tuple[int, str]:
     if reason is not None and character is not None:
         code = ord(character) if isinstance(character, str) else character
         return line, f"unacceptable character #x{code:04x}: {reason}"
+    if isinstance(exc, AssertionError):  # ruamel's scanner, e.g. '| #' between comments
+        return line, "ruamel.yaml cannot parse this file (it failed an internal check)"
+    if isinstance(exc, RecursionError):
+        return line, "nested too deeply"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return line, f"{type(exc).__name__}: {first}" if first else type(exc).__name__
