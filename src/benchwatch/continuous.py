@@ -200,9 +200,9 @@ def run_continuous(args: argparse.Namespace) -> int:
 
     doc = replace(doc, notes=tuple(notes))
     if args.json_output:
-        write_atomically(args.json_output, report.render(doc, "json"))
+        emit(report.render(doc, "json"), args.json_output)
     if args.markdown_output:
-        write_atomically(args.markdown_output, report.render(doc, "markdown"))
+        emit(report.render(doc, "markdown"), args.markdown_output)
     emit(report.render(doc, args.format), args.output)
     return 1 if doc.verdict == "fail" else 0
 
