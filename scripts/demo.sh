@@ -79,8 +79,10 @@ mkdir -p "$(dirname "$report")"
 step 4 "site: benchwatch recommend, then benchwatch site build --results-dir $results --out $out"
 recommend="build/demo/recommend.json"
 experiment=()
+# --no-diagnostics: in a fresh clone numba's diagnostics first compile every engine kernel
+# (241 s in one loaded run); `benchwatch recommend` without it adds them
 if "$bin/benchwatch" recommend --results-dir "$results" --suite "$suite" --env "$env" \
-     --format json --output "$recommend"; then
+     --no-diagnostics --format json --output "$recommend"; then
   "$bin/python" -c 'import json, sys; n = len(json.load(open(sys.argv[1]))["recommendations"]); print(f"recommend: {n} finding" + ("s" if n != 1 else "") + f" in {sys.argv[1]}; the Experiments page lists them")' "$recommend"
   experiment=(--experiment "$recommend")
 else
