@@ -21,10 +21,12 @@ other, so that each step's peak memory is its own:
 
 Per step it prints the wall time, the CPU time (user + system, this step's process and
 the processes it waited for; on a shared machine the wall clock includes waiting for a
-core), and two peak-memory figures: the kernel's ``ru_maxrss`` of the step (``os.wait4``:
-the largest resident set of the step's process or any process it waited for) and the
-largest sum of RSS over the step's process tree, sampled every 50 ms with psutil (the
-two differ when the step runs processes side by side). A step passes when it exits as
+core), and two peak-memory figures: the kernel's high-water mark of the step's own
+address space (``VmHWM`` in ``/proc/PID/status``, read every 50 ms: it only grows, so the
+last reading misses at most the final 50 ms; ``os.wait4``'s ``ru_maxrss`` is not used,
+because on Linux it survives ``exec`` and reports the forking parent's size when that is
+larger) and the largest sum of RSS over the step's process tree, sampled every 50 ms with
+psutil (the two differ when the step runs processes side by side). A step passes when it exits as
 expected and both figures are below ``--limit-gb``; ``--timeout`` kills a step that
 runs longer (exit -9 in the table) and fails it.
 
@@ -67,7 +69,7 @@ class Step:
     ok_codes: tuple[int, ...]
     wall_s: float
     cpu_s: float
-    maxrss_bytes: int  # kernel: the largest single process of the step
+    maxrss_bytes: int  # kernel: VmHWM of the step's own process
     tree_peak_bytes: int  # psutil: the largest sampled sum over the process tree
 
     def passed(self, limit_bytes: float) -> bool:
@@ -99,9 +101,10 @@ def measure(name: str, argv: list[str], env: dict[str, str], logs: Path,
         child = subprocess.Popen(argv, env=env, stdout=out, stderr=err, cwd=logs,
                                  start_new_session=True)
         proc = psutil.Process(child.pid)
-        peak = 0
+        peak = hwm_kb = 0
         while True:
-            # wait4, not Popen.wait: it returns this child's own resource usage
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(child.pid))  # before the child can be reaped
+            # wait4, not Popen.wait: it returns this child's own CPU times
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
@@ -114,7 +117,17 @@ def measure(name: str, argv: list[str], env: dict[str, str], logs: Path,
         wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
     return Step(name, child.returncode, ok_codes, wall, usage.ru_utime + usage.ru_stime,
-                usage.ru_maxrss * 1024, peak)  # ru_maxrss is in KiB on Linux
+                hwm_kb * 1024, peak)
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """The process's resident high-water mark in KiB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next((int(line.split()[1]) for line in status
+                         if line.startswith("VmHWM:")), 0)
+    except (OSError, ValueError):
+        return 0
 
 
 LOAD = """\
