@@ -473,7 +473,8 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def test_command_on_results_with_a_suite(tmp_path, capsys):
+def suite_report(tmp_path, capsys) -> tuple[Path, Path]:
+    """(results dir, JSON report) of ``recommend`` on ``results_dir`` with the tiny suite."""
     d = results_dir(tmp_path)
     suites = tmp_path / "suites.yaml"
     suites.write_text(SUITES)
@@ -482,6 +483,11 @@ def test_command_on_results_with_a_suite(tmp_path, capsys):
                            "tiny", "--config", str(suites), "--cores", "2", "--format",
                            "json", "--output", str(out_file))
     assert code == 0, err
+    return d, out_file
+
+
+def test_command_on_results_with_a_suite(tmp_path, capsys):
+    d, out_file = suite_report(tmp_path, capsys)
     doc = json.loads(out_file.read_text())
     assert doc["source"] == {"results_dir": str(d), "commit": COMMITS[1], "machine": "box",
                              "env": "virtualenv-py3.11-numpy2.4.6", "suite": "suite tiny:1.0.0"}
@@ -562,14 +568,7 @@ def test_the_site_experiments_page_reads_the_real_report(tmp_path, capsys):
     each finding with its evidence and its impact range."""
     from benchwatch.site import experiments
 
-    d = results_dir(tmp_path)
-    suites = tmp_path / "suites.yaml"
-    suites.write_text(SUITES)
-    out_file = tmp_path / "rec.json"
-    code, _, err = run_cli(capsys, "--results-dir", str(d), "--no-diagnostics", "--suite",
-                           "tiny", "--config", str(suites), "--cores", "2", "--format",
-                           "json", "--output", str(out_file))
-    assert code == 0, err
+    _, out_file = suite_report(tmp_path, capsys)
     [(name, doc)] = experiments.load([out_file])
     ctx, _ = experiments.page([(name, doc)])
     [rec] = ctx["recommends"]
