@@ -437,7 +437,7 @@ def test_cache_gives_identical_rows_and_problems(tmp_path, monkeypatch):
     assert len(list(cache.rglob("*.pickle"))) == len(list(root.glob("*/*.json"))) - 3
     warm = results.load(root)
     for loaded in (first, warm):
-        assert repr(loaded.rows) == repr(plain.rows)
+        assert repr(list(loaded.rows)) == repr(list(plain.rows))
         assert loaded.problems == plain.problems
         assert loaded.files == plain.files
         assert loaded.runs == plain.runs and len(loaded.runs) == plain.files

@@ -63,7 +63,7 @@ def gate(rows, base: str, head: str, *, repo=None, resolved=None, bench_params=N
     interrupted or partial run) and fails the gate; one whose benchmark is gone from the
     suite stays ``removed`` (a PR may delete a benchmark on purpose).
     """
-    from . import history, report
+    from . import history, report, results
     from .compare import compare
     from .run import Verdict, evaluate, select
 
@@ -87,7 +87,8 @@ def gate(rows, base: str, head: str, *, repo=None, resolved=None, bench_params=N
     sla: tuple = ()
     sla_ok = True
     if resolved is not None and selections is not None:
-        head_rows = [r for r in rows if r.commit == head]
+        head_rows = (rows.at_commit(head) if isinstance(rows, results.Rows)
+                     else [r for r in rows if r.commit == head])
         checks = tuple(evaluate(resolved, selections, head_rows))
         sla = checks
         sla_ok = Verdict(resolved.name, resolved.version, resolved.environment or "", "",

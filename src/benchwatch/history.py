@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import UserError
 from .results import Row
+from .rowstore import Rows
 
 #: Units whose larger values are better. Everything else (seconds, bytes, ns,
 #: counts, %) is worse when it goes up.
@@ -61,7 +62,7 @@ class Series:
     env: str
     version: str | None
     unit: str | None
-    rows: tuple[Row, ...]
+    rows: Sequence[Row]  # a ``Rows`` view from ``build`` on loaded rows, else a tuple
 
     @property
     def key(self) -> tuple[str, tuple[str, ...], str, str]:
@@ -69,6 +70,8 @@ class Series:
 
     @property
     def commits(self) -> tuple[str, ...]:
+        if isinstance(self.rows, Rows):
+            return self.rows.commits()
         return tuple(r.commit for r in self.rows)
 
     @property
@@ -81,14 +84,17 @@ class Series:
 
     def values(self) -> np.ndarray:
         """Values in commit order; NaN where the benchmark failed or was skipped."""
+        if isinstance(self.rows, Rows):
+            return self.rows.values()
         return np.array([r.value if r.ok else math.nan for r in self.rows], dtype=float)
 
     def label(self) -> str:
         return self.rows[0].label() if self.rows else self.benchmark
 
     def index_of(self, commit: str) -> int | None:
-        for i, row in enumerate(self.rows):
-            if row.commit == commit:
+        commits = self.commits if isinstance(self.rows, Rows) else (r.commit for r in self.rows)
+        for i, c in enumerate(commits):
+            if c == commit:
                 return i
         return None
 
@@ -113,9 +119,10 @@ def commit_order(rows: Iterable[Row], repo: Path | str | None = None) -> list[st
     commits git does not know (a PR head, a deleted branch) follow by date.
     """
     dates: dict[str, int] = {}
-    for row in rows:
-        d = row.date if row.date is not None else 0
-        dates[row.commit] = min(d, dates.get(row.commit, d))
+    pairs = rows.commit_dates() if isinstance(rows, Rows) else ((r.commit, r.date) for r in rows)
+    for commit, date in pairs:
+        d = date if date is not None else 0
+        dates[commit] = min(d, dates.get(commit, d))
     by_date = sorted(dates, key=lambda c: (dates[c], c))
     if repo is None:
         return by_date
@@ -131,9 +138,13 @@ def build(rows: Iterable[Row], repo: Path | str | None = None,
     If a commit holds two rows of one series (asv run twice), the later file wins:
     rows are taken in the order given, which for ``results.load`` is file order.
     """
-    rows = list(rows)
+    rows = rows if isinstance(rows, Rows) else list(rows)
     order = list(order) if order is not None else commit_order(rows, repo)
     rank = {c: i for i, c in enumerate(order)}
+    if isinstance(rows, Rows):  # loaded rows: grouped by column, no row built
+        out = [Series(*group) for group in rows.by_series(rank)]
+        out.sort(key=lambda s: (s.benchmark, s.params, s.machine, s.env, s.version or ""))
+        return out
     groups: dict[tuple, dict[str, Row]] = {}
     for row in rows:
         if row.commit not in rank:
@@ -154,7 +165,9 @@ def resolve_commit(rows: Iterable[Row], ref: str) -> str:
         raise UserError(f"commit {ref!r}: give a full or abbreviated (at least 8 hex digits) "
                         "hash as it appears in the results")
     ref = ref.lower()
-    hits = sorted({r.commit for r in rows if r.commit.lower().startswith(ref)})
+    commits = ({c for c, _ in rows.commit_dates()} if isinstance(rows, Rows)
+               else {r.commit for r in rows})
+    hits = sorted({c for c in commits if c.lower().startswith(ref)})
     if not hits:
         raise UserError(f"commit {ref} has no results in the results directory")
     if len(hits) > 1:

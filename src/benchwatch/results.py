@@ -41,9 +41,11 @@ import os
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import UserError
+from .rowstore import Chunk, ChunkBuilder, Columns, Heads, Row, Rows, kind_of
 
 API_VERSION = 2
 MACHINE_API_VERSION = 1  # asv's Machine.api_version, the "version" of machine.json
@@ -55,65 +57,7 @@ NONNEGATIVE_TYPES = frozenset({"time", "timeraw", "mem", "peakmem"})
 #: Environment variable naming the cache directory (``benchwatch.paths.cache_root``).
 CACHE_DIR_ENV = "BENCHWATCH_CACHE_DIR"
 #: Bump when parsing rules change, so caches written by older code are rebuilt.
-_CACHE_FORMAT = 3
-
-
-@dataclass(frozen=True)
-class Row:
-    """One measured value: a benchmark at one parameter combination, on one machine,
-    in one asv environment, at one commit.
-
-    ``params`` holds asv's repr strings (``"10"``, ``"'MLP'"``), ``()`` for a plain
-    benchmark. ``date`` is the commit date in ms since the epoch (asv's ``date``).
-    ``value`` is ``None`` when the benchmark failed and NaN when it was skipped.
-    The statistics fields are ``None`` when asv did not record them. ``type`` is
-    asv's benchmark type (``time``, ``timeraw``, ``track``, ``mem``, ``peakmem``);
-    left out, it follows from the method name's prefix.
-    """
-
-    benchmark: str
-    params: tuple[str, ...]
-    machine: str
-    env: str
-    commit: str
-    date: int | None
-    value: float | None
-    unit: str | None = None
-    version: str | None = None  # the benchmark's code version; a new one starts a new series
-    # statistics asv may store next to the value
-    ci_99: tuple[float, float] | None = None
-    quartiles: tuple[float, float] | None = None  # (q_25, q_75)
-    number: int | None = None
-    repeat: int | None = None
-    samples: tuple[float, ...] | None = None  # only with --record-samples / continuous
-    type: str | None = None  # from benchmarks.json, else the method-name prefix
-
-    def __post_init__(self) -> None:
-        if self.type is None:
-            object.__setattr__(self, "type", _kind(self.benchmark))
-
-    @property
-    def key(self) -> tuple[str, tuple[str, ...], str, str]:
-        """The series key: (benchmark, params, machine, env)."""
-        return (self.benchmark, self.params, self.machine, self.env)
-
-    @property
-    def ok(self) -> bool:
-        """A finite measured value (neither failed nor skipped)."""
-        return self.value is not None and math.isfinite(self.value)
-
-    def label(self) -> str:
-        """``name(p0, p1)`` as asv's ``--bench`` regexes see it; ``name`` when plain."""
-        return f"{self.benchmark}({', '.join(self.params)})" if self.params else self.benchmark
-
-
-_FIELDS = tuple(f.name for f in fields(Row))
-
-
-def _row_values(row: Row) -> tuple:
-    """A Row's field values in field order: every builder sets them in that order."""
-    return tuple(row.__dict__.values())
-
+_CACHE_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -138,18 +82,13 @@ _RUN_FIELDS = tuple(f.name for f in fields(Run))
 
 @dataclass(frozen=True)
 class Loaded:
-    rows: tuple[Row, ...]
+    rows: Sequence[Row]  # a ``Rows`` (stored by column) from ``load``
     problems: tuple[str, ...]  # "path: reason; skipped", one per skipped file, entry or row
     files: int  # result files read successfully
     runs: tuple[Run, ...] = ()  # one per result file read, in load order
 
 
-@functools.cache
-def _kind(benchmark: str) -> str:
-    # history imports this module; import it here, not at the top, to avoid a cycle
-    from .history import kind
-
-    return kind(benchmark)
+_kind = kind_of
 
 
 @dataclass(frozen=True)
@@ -215,7 +154,8 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
     check()
     store = _Cache.open(root, info_path, cache_dir) if cache else None
     benches: dict[str, _Bench] = {}
-    rows: list[Row] = []
+    chunks: list[Chunk] = []
+    heads = Heads()
     runs: list[Run] = []
     files = 0
     # (machine, env, commit) -> the file that gave it: asv writes one file per triple,
@@ -237,14 +177,14 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
             stat = _stat(path)
             hit = store.get(path, stat) if store is not None and stat is not None else None
             if hit is None:
-                file_rows, file_problems, run = _parse(path, info, benches)
+                chunk, file_problems, run = _parse(path, info, benches)
                 if store is not None and stat is not None:
-                    store.put(path, stat, file_rows, file_problems, run)
+                    store.put(path, stat, chunk, file_problems, run)
             else:
-                file_rows, file_problems, run = hit
+                chunk, file_problems, run = hit
             problems.extend(file_problems)
             check()
-            if file_rows is None:
+            if chunk is None:
                 continue
             if run is not None:
                 first = origin.setdefault((run.machine, run.env, run.commit), path)
@@ -263,10 +203,13 @@ def _load(root: Path, machine: str | None, commit: str | None, strict: bool, cac
             files += 1
             if run is not None and (commit is None or run.commit.startswith(commit)):
                 runs.append(run)
-            rows.extend(r for r in file_rows if commit is None or r.commit.startswith(commit))
+                chunks.append(heads.share(chunk))
         if store is not None and commit is None:
             store.prune(machine_dir, paths)
-    return Loaded(tuple(rows), tuple(str(p) for p in problems), files, tuple(runs))
+    # a file's rows share its run's machine, env, commit and date: one chunk per run
+    columns = Columns(chunks, [(r.machine, r.env, r.commit, r.date) for r in runs], heads)
+    del chunks
+    return Loaded(Rows(columns), tuple(str(p) for p in problems), files, tuple(runs))
 
 
 def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
@@ -275,19 +218,23 @@ def load_file(path: Path | str, info: dict[str, dict] | None = None, *,
 
     Skipped entries and rows are recorded in ``problems``; the rest are returned.
     """
-    rows, found, _ = _parse(Path(path), info or {})
+    chunk, found, run = _parse(Path(path), info or {})
     if strict and found:
         raise found[0].error()
     if problems is not None:
         problems.extend(str(p) for p in found)
-    return rows
+    if chunk is None:
+        return None
+    heads = Heads()
+    return list(Rows(Columns([heads.share(chunk)],
+                             [(run.machine, run.env, run.commit, run.date)], heads)))
 
 
 def _parse(path: Path, info: dict[str, dict],
            benches: dict[str, _Bench] | None = None
-           ) -> tuple[list[Row] | None, list[_Problem], Run | None]:
-    """Rows, problems and the run of one result file; ``None`` rows (and run) when the
-    file is unusable.
+           ) -> tuple[Chunk | None, list[_Problem], Run | None]:
+    """Rows (as columns), problems and the run of one result file; ``None`` rows (and
+    run) when the file is unusable.
 
     ``benches`` carries what is known of each benchmark across the files of a load.
     """
@@ -346,20 +293,19 @@ def _parse(path: Path, info: dict[str, dict],
     pos += (min(pos[3:]),)  # entries shorter than this hold no statistics
     ncols = len(columns)
     benches = {} if benches is None else benches
-    rows: list[Row] = []
+    rows = ChunkBuilder()
     for name, entry in results.items():
         bench = benches.get(name)
         if bench is None:
             bench = benches[name] = _Bench(name, info.get(name))
         try:
-            row_problems = _entry_rows(rows, bench, entry, pos, ncols,
-                                       machine, env, commit, date)
+            row_problems = _entry_rows(rows, bench, entry, pos, ncols)
         except _EntryError as exc:
             problems.append(_Problem(str(path), f"benchmark {name!r}: malformed entry ({exc})"))
             continue
         if row_problems:
             problems.extend(_Problem(str(path), reason) for reason in row_problems)
-    return rows, problems, Run(machine, env, commit, date,
+    return rows.freeze(), problems, Run(machine, env, commit, date,
                                _run_duration(results, where.get("duration"), data),
                                len(results))
 
@@ -415,8 +361,8 @@ class _Bench:
         self.seen_combos: list[tuple[str, ...]] = _PLAIN
 
 
-def _entry_rows(rows: list[Row], bench: _Bench, entry: Any, pos: tuple, ncols: int,
-                machine: str, env: str, commit: str, date: int | None) -> list[str] | None:
+def _entry_rows(rows: ChunkBuilder, bench: _Bench, entry: Any, pos: tuple,
+                ncols: int) -> list[str] | None:
     """Append one benchmark entry's rows to ``rows``; return the reasons of rows skipped.
 
     Raises ``_EntryError`` (before appending any row) when the entry's shape is wrong.
@@ -477,7 +423,12 @@ def _entry_rows(rows: list[Row], bench: _Bench, entry: Any, pos: tuple, ncols: i
             q25 = q75 = None
 
     skipped = None
-    new = _new_row
+    add, head = rows.add, rows.head
+    heads = None
+    if n == 1:
+        hid, heads = head((name, combos[0], unit, version, btype)), None
+    else:
+        heads = [(name, c, unit, version, btype) for c in combos]
     for i in range(n):
         try:
             v = values[i]
@@ -493,11 +444,11 @@ def _entry_rows(rows: list[Row], bench: _Bench, entry: Any, pos: tuple, ncols: i
                 q = (a, b) if type(a) is float and type(b) is float else _pair(a, b, "stats_q")
             if numbers is not None:
                 num = numbers[i]
-                if type(num) is not int:
+                if type(num) is not int or not -_EXACT <= num <= _EXACT:
                     num = _count(num, "stats_number")
             if repeats is not None:
                 rep = repeats[i]
-                if type(rep) is not int:
+                if type(rep) is not int or not -_EXACT <= rep <= _EXACT:
                     rep = _count(rep, "stats_repeat")
             if samples is not None and samples[i] is not None:
                 smp = _samples(samples[i], btype, nonneg)
@@ -506,26 +457,7 @@ def _entry_rows(rows: list[Row], bench: _Bench, entry: Any, pos: tuple, ncols: i
             skipped = skipped or []
             skipped.append(f"benchmark {label!r}: {exc}")
             continue
-        # Row without the frozen dataclass's per-field object.__setattr__ (a third of
-        # the cost of Row(...)): every field, in field order, so it equals a built one.
-        row = new(Row)
-        d = row.__dict__
-        d["benchmark"] = name
-        d["params"] = combos[i]
-        d["machine"] = machine
-        d["env"] = env
-        d["commit"] = commit
-        d["date"] = date
-        d["value"] = v
-        d["unit"] = unit
-        d["version"] = version
-        d["ci_99"] = ci
-        d["quartiles"] = q
-        d["number"] = num
-        d["repeat"] = rep
-        d["samples"] = smp
-        d["type"] = btype
-        rows.append(row)
+        add(head(heads[i]) if heads is not None else hid, v, ci, q, num, rep, smp)
     return skipped
 
 
@@ -536,23 +468,8 @@ _MIN_DATE_MS = -62_135_596_800_000 + 86_400_000
 _MAX_DATE_MS = 253_402_300_799_000 - 86_400_000
 #: a commit date this far ahead of the reader's clock is named (clock skew is allowed for)
 FUTURE_SLACK_MS = 86_400_000
-_new_row = object.__new__
-
-
-def _row_from_values(values: tuple) -> Row:
-    """A Row from its field values in field order (the cache's tuples), built the
-    same fast way as in ``_entry_rows``."""
-    row = _new_row(Row)
-    d = row.__dict__
-    (d["benchmark"], d["params"], d["machine"], d["env"], d["commit"], d["date"], d["value"],
-     d["unit"], d["version"], d["ci_99"], d["quartiles"], d["number"], d["repeat"],
-     d["samples"], d["type"]) = values
-    return row
-
-
-# the two fast builders above spell the fields out; they must match Row's
-assert _FIELDS == ("benchmark", "params", "machine", "env", "commit", "date", "value", "unit",
-                   "version", "ci_99", "quartiles", "number", "repeat", "samples", "type")
+#: whole numbers a float64 column holds exactly; larger counts are read as floats
+_EXACT = 2 ** 53
 
 
 def _number(v: Any, what: str) -> float:
@@ -722,8 +639,8 @@ def _stat(path: Path) -> tuple[int, int] | None:
 @functools.cache
 def _unpickler() -> type:
     """An Unpickler refusing every global (pickle is imported here, not at the top,
-    to keep ``benchwatch --help`` fast). The cache holds only tuples, lists, strings
-    and numbers, so a planted cache file cannot run code when read."""
+    to keep ``benchwatch --help`` fast). The cache holds only tuples, lists, strings,
+    bytes and numbers, so a planted cache file cannot run code when read."""
     import pickle
 
     class NoGlobals(pickle.Unpickler):
@@ -738,10 +655,11 @@ class _Cache:
     mtime and size.
 
     ``<cache_dir>/results-<hash of the results path>/<machine>/<file>.pickle`` holds
-    ``(header, mtime_ns, size, rows, problems, run)``: rows as tuples of field values,
-    problems as (reason, line, consequence), the run as its field values. One file per result file means a new asv
+    ``(header, mtime_ns, size, rows, problems, run)``: rows as ``Chunk.to_plain`` (each
+    column's dtype and bytes), problems as (reason, line, consequence), the run as its
+    field values. One file per result file means a new asv
     run writes one small entry instead of rewriting the whole cache. Entries are
-    ignored when the header differs: the loader's cache format, Row's fields, or the
+    ignored when the header differs: the loader's cache format, Run's fields, or the
     stat of ``benchmarks.json`` (it feeds unit, type and params).
     """
 
@@ -757,26 +675,26 @@ class _Cache:
         if cache_dir is None:
             cache_dir = cache_root()
         return cls(root, Path(cache_dir) / f"results-{cache_key(root)}",
-                   (_CACHE_FORMAT, _FIELDS, _RUN_FIELDS, _stat(info_path)))
+                   (_CACHE_FORMAT, _RUN_FIELDS, _stat(info_path)))
 
     def _entry(self, path: Path) -> Path:
         return self.directory / path.parent.name / (path.name + ".pickle")
 
     def get(self, path: Path, stat: tuple[int, int]
-            ) -> tuple[list[Row] | None, list[_Problem], Run | None] | None:
+            ) -> tuple[Chunk | None, list[_Problem], Run | None] | None:
         try:
             with open(self._entry(path), "rb") as handle:
                 header, mtime_ns, size, rows, problems, run = _unpickler()(handle).load()
             if header != self.header or (mtime_ns, size) != stat:
                 return None
-            return (None if rows is None else [_row_from_values(values) for values in rows],
+            return (None if rows is None else Chunk.from_plain(rows),
                     [_Problem(str(path), reason, line, consequence)
                      for reason, line, consequence in problems],
                     None if run is None else Run(*run))
         except Exception:  # noqa: BLE001 - a missing or damaged entry means: parse the file
             return None
 
-    def put(self, path: Path, stat: tuple[int, int], rows: list[Row] | None,
+    def put(self, path: Path, stat: tuple[int, int], rows: Chunk | None,
             problems: list[_Problem], run: Run | None) -> None:
         """Write one entry atomically; failing to (read-only, full disk) is not an error."""
         import pickle
@@ -784,7 +702,7 @@ class _Cache:
 
         entry = self._entry(path)
         data = (self.header, stat[0], stat[1],
-                None if rows is None else [_row_values(r) for r in rows],
+                None if rows is None else rows.to_plain(),
                 [(p.reason, p.line, p.consequence) for p in problems],
                 None if run is None else tuple(run.__dict__.values()))
         tmp = None

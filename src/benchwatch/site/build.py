@@ -730,10 +730,10 @@ def build(opts: Options, log=print) -> Result:
     order = history.commit_order(loaded.rows, opts.repo)
     series = history.build(loaded.rows, order=order)
     dates: dict[str, int | None] = {}
-    for r in loaded.rows:
-        if r.date is not None and (dates.get(r.commit) is None or r.date < dates[r.commit]):
-            dates[r.commit] = r.date
-        dates.setdefault(r.commit, r.date)
+    for commit, date in loaded.rows.commit_dates():
+        if date is not None and (dates.get(commit) is None or date < dates[commit]):
+            dates[commit] = date
+        dates.setdefault(commit, date)
     t = timings.add("history", t)
     sla, thresholds = sla_lines(series, opts.suite, opts.suite_config,
                                 results.param_axes(opts.results_dir))

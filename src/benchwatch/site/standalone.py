@@ -42,7 +42,7 @@ def latest_rows(ctx) -> tuple[str | None, list[dict[str, Any]], int]:
     trend = {(t.benchmark, t.params, t.machine, t.env, t.version): t for t in ctx.trends}
     rows, missing = [], 0
     for s in ctx.series:
-        at = [i for i, r in enumerate(s.rows) if r.commit == newest]
+        at = [i for i, c in enumerate(s.commits) if c == newest]
         if not at:
             missing += 1
             continue
