@@ -598,6 +598,31 @@ def test_run_duration_sums_entry_durations_and_asv_durations(tmp_path):
     assert results.load(root, commit="bbbb", cache=False).runs == loaded.runs[1:]
 
 
+def test_benchmark_durations_of_one_commit(tmp_path):
+    """What ``continuous`` budgets its confirm stage with: each benchmark's duration at
+    one commit, over every environment's file; odd cells and other commits left out."""
+    root = tmp_path / "results"
+    data = _result_file(results_={
+        "m.time_a": [[1.0], [], "v", 1700000000000, 2.5],
+        "m.time_c": [[1.0], [], "v", 1700000000000, None],
+        "m.time_d": [[1.0], [], "v", 1700000000000, "x"],
+        "m.time_e": [[1.0], [], "v", 1700000000000, float("inf")],
+        "m.track_f": [[3.0]],
+    })
+    _write(root / "box" / f"aaaaaaaa-{ENV}.json", data)
+    other_env = _result_file(results_={"m.time_b": [[1.0], [], "v", 1700000000000, 4]})
+    other_env["env_name"] = "other"
+    _write(root / "box" / "aaaaaaaa-other.json", other_env)
+    _write(root / "box" / "aaaaaaaa-broken.json", {"version": 2})
+    (root / "box" / "aaaaaaaa-garbage.json").write_text("{")
+    elsewhere = _result_file(commit="aaaaaaaa99999999",
+                             results_={"m.time_a": [[1.0], [], "v", 1700000000000, 9.0]})
+    _write(root / "box" / "aaaaaaaa-zz.json", elsewhere)  # same prefix, another commit
+    assert results.benchmark_durations(root, "box", "aaaaaaaa11112222") == {
+        "m.time_a": 2.5, "m.time_b": 4.0}
+    assert results.benchmark_durations(root, "nobox", "aaaaaaaa11112222") == {}
+
+
 def test_run_duration_of_metpy_matches_a_plain_sum():
     """Every MetPy file's run duration against a sum written out from the raw JSON."""
     loaded = results.load(METPY, cache=False)

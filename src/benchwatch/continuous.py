@@ -128,22 +128,6 @@ def confirm_rounds(needs: Sequence[Any], durations: dict[str, float], budget_s: 
     return want
 
 
-def _durations(results_dir: Path, machine: str, head: str) -> dict[str, float]:
-    """asv's recorded duration of each benchmark in HEAD's result files."""
-    out: dict[str, float] = {}
-    for path in (results_dir / machine).glob(f"{head[:8]}-*.json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            cols = data["result_columns"]
-            i = cols.index("duration")
-            for name, entry in data["results"].items():
-                if isinstance(entry, list) and len(entry) > i and entry[i]:
-                    out[name] = float(entry[i])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return out
-
-
 def run_continuous(args: argparse.Namespace) -> int:
     from . import fingerprint, gate, report, results
     from .output import emit, write_atomically
@@ -184,7 +168,8 @@ def run_continuous(args: argparse.Namespace) -> int:
     needs = gate.confirm_list(doc)
     notes = [f"asv continuous: {time.monotonic() - started:.0f} s"]
     if needs and not args.no_confirm and not args.quick:
-        rounds = confirm_rounds(needs, _durations(results_dir, p.machine, p.head),
+        rounds = confirm_rounds(needs, results.benchmark_durations(
+                                    results_dir, p.machine, p.head),
                                 args.confirm_budget)
         print(f"benchwatch: confirm stage: {len(needs)} inconclusive series, {rounds} more "
               "rounds for BASE and HEAD", file=sys.stderr)

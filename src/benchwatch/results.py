@@ -541,6 +541,30 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def benchmark_durations(results_dir: Path | str, machine: str,
+                        commit: str) -> dict[str, float]:
+    """Seconds asv spent on each benchmark at ``commit`` on ``machine`` (the entries'
+    ``duration`` column, every environment's file; a later file wins). Used to budget
+    reruns, so unreadable files and odd cells are left out rather than reported:
+    ``load`` names them."""
+    out: dict[str, float] = {}
+    for path in sorted((Path(results_dir) / machine).glob(f"{commit[:8]}-*.json")):
+        data, unreadable = _read_json(path, "result file")
+        if unreadable is not None or not isinstance(data, dict):
+            continue
+        columns, entries = data.get("result_columns"), data.get("results")
+        if not (isinstance(columns, list) and "duration" in columns
+                and isinstance(entries, dict)) \
+                or not str(data.get("commit_hash")).startswith(commit):
+            continue
+        i = columns.index("duration")
+        for name, entry in entries.items():
+            x = entry[i] if type(entry) is list and i < len(entry) else None
+            if type(x) in (int, float) and math.isfinite(x) and x > 0:
+                out[name] = float(x)
+    return out
+
+
 def benchmark_names(results_dir: Path | str) -> frozenset[str] | None:
     """The benchmarks the suite defines now: the names in ``benchmarks.json``, which asv
     rewrites from the benchmark code on every run. ``None`` when there is no readable
