@@ -103,3 +103,32 @@ def test_the_scan_reads_the_outputs(outputs):
             "dashboard.json", "index.html"} <= names
     text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in outputs["files"])
     assert outputs["commits"][-1] in text
+
+
+BIDI_NAME = "bench.S.time_\u202egnp.exe\u2066x\u2069\x1b[31m\n<b>"
+
+
+def test_html_tables_show_bidi_and_control_characters_as_escapes():
+    """A right-to-left override in a benchmark name would make the HTML table show
+    ``exe.png`` reversed for another name; every HTML output shows it as ``\\u202e``."""
+    from benchwatch.render import html
+
+    page = html.page("gate", ["benchmark"], [[BIDI_NAME]])
+    body = page[page.index("<tbody>"):]
+    for raw in ("\u202e", "\u2066", "\u2069", "\x1b", "<b>"):
+        assert raw not in body
+    assert "time_\\u202egnp.exe\\u2066x\\u2069\\x1b[31m\\n&lt;b&gt;" in body
+
+
+def test_the_sites_html_templates_escape_bidi_too():
+    from markupsafe import Markup
+
+    from benchwatch.render.html import finalize
+    from benchwatch.site.build import _envs
+
+    _, html_env = _envs()
+    out = html_env.from_string("<p>{{ name }}</p>{{ safe }}").render(
+        name=BIDI_NAME, safe=Markup("<i>kept</i>"))
+    assert "\u202e" not in out and "\\u202e" in out and "&lt;b&gt;" in out
+    assert out.endswith("<i>kept</i>")
+    assert finalize(3) == 3 and finalize(Markup("<u>")) == "<u>"

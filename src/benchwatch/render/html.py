@@ -1,12 +1,29 @@
-"""Standalone HTML tables (jinja2 with autoescaping on)."""
+"""Standalone HTML tables (jinja2 with autoescaping on).
+
+Every value is also passed through ``text.visible``: a right-to-left override or other
+control character in a benchmark name is shown as its escape, so it cannot reorder
+what a reader sees (``exe.tset_emit`` displayed for another name) in the table."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import jinja2
+from markupsafe import Markup
 
-_ENV = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+from .text import visible
+
+
+def finalize(value: Any) -> Any:
+    """jinja2's ``finalize`` for HTML: plain strings shown with ``visible``; markup the
+    template marked safe is left alone (autoescaping still escapes the rest)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
+_ENV = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                          finalize=finalize)
 _TABLE = _ENV.from_string("""\
 <!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>

@@ -11,7 +11,8 @@ from typing import Sequence
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
+    """``text`` with control and bidi characters written as escapes (``\\u202e``)."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
@@ -20,7 +21,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]],
     """Columns padded to their widest cell; ``align`` is ``l``/``r`` per column.
 
     Control and bidi characters in cells are printed escaped (``\\n``, ``\\x1b``)."""
-    cells = [[str(h) for h in headers]] + [[_visible(str(c)) for c in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [[visible(str(c)) for c in row] for row in rows]
     align = align or "l" * len(headers)
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 

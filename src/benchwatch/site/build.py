@@ -266,6 +266,7 @@ def _envs():
     import jinja2
     from markupsafe import Markup
 
+    from ..render import html
     from .pages import text
 
     loader = jinja2.FileSystemLoader(str(TEMPLATES))
@@ -278,7 +279,8 @@ def _envs():
                                 trim_blocks=True, lstrip_blocks=True,
                                 keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     html_env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True,
-                                  lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+                                  lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                                  finalize=html.finalize)
     return md_env, html_env
 
 
