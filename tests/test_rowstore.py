@@ -50,7 +50,7 @@ def _same_series(fast: list, slow: list) -> None:
                (b.benchmark, b.params, b.machine, b.env, b.version, b.unit)
         assert isinstance(a.rows, Rows) and isinstance(b.rows, tuple)
         assert repr(list(a.rows)) == repr(list(b.rows))
-        assert a.commits == b.commits
+        assert a.commits == b.commits and a.dates == b.dates
         np.testing.assert_array_equal(a.values(), b.values())
         assert [a.index_of(c) for c in C] == [b.index_of(c) for c in C]
 

@@ -147,9 +147,10 @@ def standard_errors(series) -> list[float]:
 
     from . import stats
 
-    out = [math.nan] * len(series.rows)
+    rows = list(series.rows)  # built once: loaded rows are built on each access
+    out = [math.nan] * len(rows)
     by_size: dict[int, list[int]] = {}  # samples per commit -> commits, one array each
-    for i, r in enumerate(series.rows):
+    for i, r in enumerate(rows):
         if not r.ok:
             continue
         if r.samples and len(r.samples) >= 2:
@@ -157,7 +158,7 @@ def standard_errors(series) -> list[float]:
         elif r.ci_99 is not None and r.value > 0:
             out[i] = stats.se_from_asv_ci(r.value, r.ci_99) * r.value
     for idx in by_size.values():
-        se = stats.se_of_median(np.array([series.rows[i].samples for i in idx]))
+        se = stats.se_of_median(np.array([rows[i].samples for i in idx]))
         for i, e in zip(idx, se):
             out[i] = float(e)
     return out
@@ -246,7 +247,7 @@ def analyse(series_list: Iterable, config=None, cache: Cache | None = None) -> A
         values = s.values()
         se = standard_errors(s)
         commits = s.commits
-        dates = [r.date for r in s.rows if r.date is not None]
+        dates = [d for d in s.dates if d is not None]
         if dates:
             newest = max(dates) if newest is None else max(newest, max(dates))
         sid = series_id(s)

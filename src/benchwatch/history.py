@@ -75,6 +75,13 @@ class Series:
         return tuple(r.commit for r in self.rows)
 
     @property
+    def dates(self) -> list[int | None]:
+        """Each row's commit date (ms since the epoch), in commit order."""
+        if isinstance(self.rows, Rows):
+            return self.rows.dates()
+        return [r.date for r in self.rows]
+
+    @property
     def higher_is_better(self) -> bool:
         return higher_is_better(self.benchmark, self.unit)
 

@@ -249,23 +249,32 @@ class Columns:
                 bench, params, unit, version, btype = heads[s]
                 d["benchmark"], d["params"] = bench, params
                 d["machine"], d["env"], d["commit"], d["date"] = runs[r]
+                # NaN as one shared object (``_NAN``) here and below, so two builds of
+                # one row compare equal: a tuple compares items by identity first, and
+                # NaN == NaN is false
                 d["value"] = None if f & FAILED else (v if v == v else _NAN)
                 d["unit"], d["version"] = unit, version
-                d["ci_99"] = (_same(st[CI_A]), _same(st[CI_B])) if f & HAS_CI else None
-                d["quartiles"] = (_same(st[Q25]), _same(st[Q75])) if f & HAS_Q else None
+                if f & HAS_CI:
+                    a_, b_ = st[CI_A], st[CI_B]
+                    d["ci_99"] = (a_ if a_ == a_ else _NAN, b_ if b_ == b_ else _NAN)
+                else:
+                    d["ci_99"] = None
+                if f & HAS_Q:
+                    a_, b_ = st[Q25], st[Q75]
+                    d["quartiles"] = (a_ if a_ == a_ else _NAN, b_ if b_ == b_ else _NAN)
+                else:
+                    d["quartiles"] = None
                 n, k = st[NUMBER], st[REPEAT]
                 d["number"] = None if n != n else int(n)
                 d["repeat"] = None if k != k else int(k)
-                d["samples"] = (tuple(_same(x) for x in flat[a:b].tolist())
-                                if f & HAS_SAMPLES else None)
+                if f & HAS_SAMPLES:
+                    smp = flat[a:b].tolist()
+                    d["samples"] = tuple(x if x == x else _NAN for x in smp) \
+                        if any(x != x for x in smp) else tuple(smp)
+                else:
+                    d["samples"] = None
                 d["type"] = btype
                 yield row
-
-
-def _same(x: float) -> float:
-    """NaN as one shared object, so two builds of one row compare equal (a tuple
-    compares its items by identity first, and NaN == NaN is false)."""
-    return x if x == x else _NAN
 
 
 def _join(parts: list[np.ndarray], dtype: Any) -> np.ndarray:

@@ -185,7 +185,7 @@ def analyse(series: Sequence[Series], days: int = 30, *, end_ms: int | None = No
     if days <= 0:
         raise UserError(f"--days must be positive, got {days}")
     if end_ms is None:
-        dates = [r.date for s in series for r in s.rows if r.date is not None]
+        dates = [d for s in series for d in s.dates if d is not None]
         if not dates:
             raise UserError("no result has a commit date; trends need dates")
         end_ms = max(dates)
@@ -196,7 +196,7 @@ def analyse(series: Sequence[Series], days: int = 30, *, end_ms: int | None = No
     outside = 0
     for s in series:
         # -1: no date (asv dates are ms since 1970, never negative)
-        dates = np.fromiter((-1 if r.date is None else r.date for r in s.rows),
+        dates = np.fromiter((-1 if d is None else d for d in s.dates),
                             dtype=np.int64, count=len(s.rows))
         inside = (dates >= start_ms) & (dates <= end_ms) & (dates >= 0)
         if not inside.any():

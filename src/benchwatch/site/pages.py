@@ -239,7 +239,7 @@ def performance_index(ctx: Context) -> dict[str, Any]:
         lv = lv - np.median(lv)
         if s.higher_is_better:
             lv = -lv
-        idx = np.array([rank[r.commit] for r, k in zip(s.rows, ok) if k])
+        idx = np.array([rank[c] for c, k in zip(s.commits, ok) if k])
         np.add.at(log_sum, idx, lv)
         np.add.at(count, idx, 1)
     keep = count > 0

@@ -49,7 +49,7 @@ def series_label(s) -> str:
 def series_data(s, rank: dict[str, int], changes: Sequence[Any],
                 sla: Sequence[tuple[str, float]]) -> dict[str, Any]:
     """One series as the chart script draws it."""
-    rows = s.rows
+    rows = list(s.rows)  # built once: loaded rows are built on each access
     pos = {r.commit: i for i, r in enumerate(rows)}
     lo, hi = [], []
     for r in rows:
