@@ -203,11 +203,14 @@ def test_hostile_benchmark_name_escaped_per_format(tmp_path, monkeypatch, capsys
     # JSON: verbatim
     doc = json.loads(render("json"))
     assert [c["benchmark"] for c in doc["results"]] == [name]
-    # HTML: no tag from the name, the name's text escaped
+    # HTML: no tag from the name, the name's text escaped, control and bidi characters
+    # shown as their escapes (as in text tables)
     page = render("html")
     for tag in HOSTILE_MARKUP:
         assert tag not in page
-    assert str(markupsafe.escape(name)) in page
+    assert "\u202e" not in page and "\n" + "second line" not in page
+    assert str(markupsafe.escape(name.replace("\n", "\\n").replace("\u202e", "\\u202e")
+                                 .replace("\u202c", "\\u202c"))) in page
     # markdown: no tag, no raw newline, no bidi override, and Python-Markdown shows the
     # text the escaping produced (the name with control characters as spaces)
     md = render("markdown")
