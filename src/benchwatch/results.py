@@ -39,9 +39,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from .errors import UserError
@@ -86,9 +86,6 @@ class Loaded:
     problems: tuple[str, ...]  # "path: reason; skipped", one per skipped file, entry or row
     files: int  # result files read successfully
     runs: tuple[Run, ...] = ()  # one per result file read, in load order
-
-
-_kind = kind_of
 
 
 @dataclass(frozen=True)
@@ -348,7 +345,7 @@ class _Bench:
         binfo = binfo if isinstance(binfo, dict) else {}
         btype = binfo.get("type")
         if not isinstance(btype, str) or not btype:
-            btype = _kind(name)
+            btype = kind_of(name)
         unit = binfo.get("unit")
         self.name = name
         self.params = binfo.get("params") or []

@@ -298,7 +298,7 @@ class Rows(Sequence):
     def __len__(self) -> int:
         return len(self._idx)
 
-    def __getitem__(self, i):  # noqa: ANN001 - int or slice, as a tuple takes
+    def __getitem__(self, i):  # an int or a slice, as a tuple takes
         if isinstance(i, slice):
             return Rows(self._cols, self._idx[i])
         return next(self._cols.rows(self._idx[[i]]))
