@@ -150,8 +150,15 @@ def build(rows: Iterable[Row], repo: Path | str | None = None,
     rank = {c: i for i, c in enumerate(order)}
     if isinstance(rows, Rows):  # loaded rows: grouped by column, no row built
         out = [Series(*group) for group in rows.by_series(rank)]
-        out.sort(key=lambda s: (s.benchmark, s.params, s.machine, s.env, s.version or ""))
-        return out
+    else:
+        out = _group_rows(rows, rank)
+    out.sort(key=lambda s: (s.benchmark, s.params, s.machine, s.env, s.version or ""))
+    return out
+
+
+def _group_rows(rows: list[Row], rank: dict[str, int]) -> list[Series]:
+    """``build`` row by row: for rows given one by one (and the reference that
+    ``Rows.by_series`` is tested against)."""
     groups: dict[tuple, dict[str, Row]] = {}
     for row in rows:
         if row.commit not in rank:
@@ -162,7 +169,6 @@ def build(rows: Iterable[Row], repo: Path | str | None = None,
         ordered = tuple(sorted(by_commit.values(), key=lambda r: rank[r.commit]))
         unit = next((r.unit for r in ordered if r.unit), None)
         out.append(Series(bench, params, machine, env, version, unit, ordered))
-    out.sort(key=lambda s: (s.benchmark, s.params, s.machine, s.env, s.version or ""))
     return out
 
 
